@@ -1,1 +1,104 @@
-//! wait
+//! `rmw_wait`: block until a subscription has data or a guard condition is triggered, without
+//! busy-polling.
+//!
+//! Every waitable owns a file descriptor that becomes readable when it may have become ready
+//! (a subscription's iceoryx2 listener, a guard condition's eventfd). A wait round first drains
+//! those wake-ups, then checks the real state (samples queued, trigger flag), and only if
+//! nothing is ready sleeps in `poll(2)` on all descriptors. Because draining happens before the
+//! check, a publish or trigger that lands after the check leaves its descriptor readable and
+//! ends the `poll`: no wake-up is lost. Nothing is allocated per wait set: rclpy creates and
+//! destroys one every spin.
+
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
+use crate::entity::{GuardCondition, Subscription};
+use crate::error::{Error, Result};
+
+/// What `rmw_wait` waits on, borrowed for one call. `None` entries (null pointers in rcl's
+/// arrays) are skipped.
+pub struct Waitables<'a> {
+    /// Subscriptions, in the caller's order.
+    pub subscriptions: Vec<Option<&'a Subscription>>,
+    /// Guard conditions, in the caller's order.
+    pub guard_conditions: Vec<Option<&'a GuardCondition>>,
+}
+
+/// Which entries are ready, in the same order as [`Waitables`].
+#[derive(Debug, Default)]
+pub struct Ready {
+    /// Per subscription.
+    pub subscriptions: Vec<bool>,
+    /// Per guard condition (their triggers are consumed).
+    pub guard_conditions: Vec<bool>,
+}
+
+impl Ready {
+    fn any(&self) -> bool {
+        self.subscriptions.iter().chain(&self.guard_conditions).any(|r| *r)
+    }
+}
+
+impl Waitables<'_> {
+    fn drain(&self) {
+        self.subscriptions.iter().flatten().for_each(|s| s.drain_wakeups());
+        self.guard_conditions.iter().flatten().for_each(|g| g.drain_wakeups());
+    }
+
+    fn check(&self) -> Ready {
+        Ready {
+            subscriptions: self.subscriptions.iter().map(|s| s.is_some_and(|s| s.has_data())).collect(),
+            guard_conditions: self
+                .guard_conditions
+                .iter()
+                .map(|g| g.is_some_and(|g| g.is_triggered()))
+                .collect(),
+        }
+    }
+
+    fn sleep(&self, timeout: Option<Duration>) -> Result<()> {
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(self.subscriptions.len() + self.guard_conditions.len());
+        for s in self.subscriptions.iter().flatten() {
+            fds.push(PollFd::from_borrowed_fd(s.wakeup_fd(), PollFlags::IN));
+        }
+        for g in self.guard_conditions.iter().flatten() {
+            fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));
+        }
+        let ts = timeout.map(|d| Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 });
+        match poll(&mut fds, ts.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+            Err(e) => Err(Error::Other(format!("poll failed: {e}"))),
+        }
+    }
+
+    /// Waits until something is ready or `timeout` passes (`None`: forever; zero: just check).
+    /// Returns what is ready, consuming the triggers of the guard conditions it reports; fails
+    /// with [`Error::Timeout`] when nothing became ready.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<Ready> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            self.drain();
+            let ready = self.check();
+            if ready.any() {
+                for (g, r) in self.guard_conditions.iter().zip(&ready.guard_conditions) {
+                    if let (Some(g), true) = (g, r) {
+                        g.take_trigger();
+                    }
+                }
+                return Ok(ready);
+            }
+            let remaining = match deadline {
+                None => None,
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Error::Timeout);
+                    }
+                    Some(d - now)
+                }
+            };
+            self.sleep(remaining)?;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The rmw context: one per `rmw_init`, owning the shared-memory node.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+use crate::transport::shm::ShmContext;
+
+/// What `rmw_context_t::impl` points to.
+pub struct Context {
+    /// ROS domain (`ROS_DOMAIN_ID`); isolates graphs and topics.
+    pub domain_id: usize,
+    /// Security enclave name passed by rcl (informational).
+    pub enclave: String,
+    shm: ShmContext,
+    shutdown: AtomicBool,
+}
+
+impl Context {
+    /// Initializes the middleware for `domain_id`.
+    pub fn new(domain_id: usize, enclave: String) -> Result<Self> {
+        Ok(Self { domain_id, enclave, shm: ShmContext::new(domain_id)?, shutdown: AtomicBool::new(false) })
+    }
+
+    /// The shared-memory transport of this context.
+    pub fn shm(&self) -> &ShmContext {
+        &self.shm
+    }
+
+    /// Marks the context shut down (`rmw_shutdown`): no new entities.
+    pub fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether `rmw_shutdown` was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Fails when the context was shut down.
+    pub fn check_alive(&self) -> Result<()> {
+        if self.is_shutdown() {
+            Err(Error::invalid("the context has been shut down"))
+        } else {
+            Ok(())
+        }
+    }
+}

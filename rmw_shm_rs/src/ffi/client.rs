@@ -1,0 +1,126 @@
+//! rmw/rmw.h service clients.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data, IDENTIFIER};
+use super::node::check_node;
+use super::publisher::validate_topic;
+use crate::entity::Client;
+use crate::error::Error;
+use crate::rmw_export;
+use crate::sys::*;
+use crate::typesupport::service_type;
+
+rmw_export! {
+    /// Creates a service client (rmw/rmw.h).
+    fn rmw_create_client(node: *const rmw_node_t, type_support: *const rosidl_service_type_support_t, service_name: *const c_char, qos_policies: *const rmw_qos_profile_t) -> *mut rmw_client_t = std::ptr::null_mut(); {
+        // SAFETY: null or a node; checked.
+        let node = unsafe { entity_arc(node)? };
+        non_null(type_support, "type_support")?;
+        non_null(qos_policies, "qos_policies")?;
+        // SAFETY: null or a C string; non-null QoS.
+        let (name, qos) = unsafe { (str_arg(service_name, "service_name")?, &*qos_policies) };
+        validate_topic(name, qos)?;
+        // SAFETY: a rosidl service type support handle.
+        let ty = unsafe { service_type(type_support)? };
+        let client = Arc::new(Client::new(node, name, ty, qos)?);
+        Ok(Box::into_raw(Box::new(rmw_client_t {
+            implementation_identifier: IDENTIFIER.as_ptr(),
+            service_name: client.name.as_ptr(),
+            data: into_data(client),
+        })))
+    }
+}
+
+rmw_export! {
+    /// Destroys a service client (rmw/rmw.h).
+    fn rmw_destroy_client(node: *mut rmw_node_t, client: *mut rmw_client_t) -> rmw_ret_t {
+        // SAFETY: null or handles; checked.
+        unsafe {
+            check_node(node)?;
+            entity(client.cast_const())?;
+        }
+        // SAFETY: created by Box in rmw_create_client.
+        let shell = unsafe { Box::from_raw(client) };
+        // SAFETY: as above.
+        drop(unsafe { take_data::<Client>(shell.data) });
+        Ok(())
+    }
+}
+
+rmw_export! {
+    /// QoS of the client's request publisher (rmw/rmw.h).
+    fn rmw_client_request_publisher_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
+        // SAFETY: null or a client; checked.
+        let c = unsafe { entity(client)? };
+        non_null(qos, "qos")?;
+        // SAFETY: non-null out-pointer.
+        unsafe { *qos = c.qos };
+        Ok(())
+    }
+}
+
+rmw_export! {
+    /// QoS of the client's response subscription (rmw/rmw.h).
+    fn rmw_client_response_subscription_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
+        // SAFETY: null or a client; checked.
+        let c = unsafe { entity(client)? };
+        non_null(qos, "qos")?;
+        // SAFETY: non-null out-pointer.
+        unsafe { *qos = c.qos };
+        Ok(())
+    }
+}
+
+rmw_export! {
+    /// The client's GID (rmw/rmw.h).
+    fn rmw_get_gid_for_client(client: *const rmw_client_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
+        // SAFETY: null or a client; checked.
+        let c = unsafe { entity(client)? };
+        non_null(gid, "gid")?;
+        // SAFETY: non-null out-pointer.
+        unsafe { *gid = rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: c.gid.0 } };
+        Ok(())
+    }
+}
+
+rmw_export! {
+    /// Unsupported until the request/response transport lands.
+    fn rmw_send_request(client: *const rmw_client_t, ros_request: *const c_void, sequence_id: *mut i64) -> rmw_ret_t {
+        // SAFETY: null or a client; checked.
+        unsafe { entity(client)? };
+        non_null(ros_request, "ros_request")?;
+        non_null(sequence_id, "sequence_id")?;
+        Err(Error::Unsupported("service requests (request/response transport not implemented yet)".into()))
+    }
+}
+
+rmw_export! {
+    /// No response can arrive before requests are supported: `taken` is false.
+    fn rmw_take_response(client: *const rmw_client_t, request_header: *mut rmw_service_info_t, ros_response: *mut c_void, taken: *mut bool) -> rmw_ret_t {
+        // SAFETY: null or a client; checked.
+        unsafe { entity(client)? };
+        non_null(request_header, "request_header")?;
+        non_null(ros_response, "ros_response")?;
+        non_null(taken, "taken")?;
+        // SAFETY: non-null out-pointer.
+        unsafe { *taken = false };
+        Ok(())
+    }
+}
+
+rmw_export! {
+    /// No server is reported available before requests are supported (rmw/rmw.h).
+    fn rmw_service_server_is_available(node: *const rmw_node_t, client: *const rmw_client_t, is_available: *mut bool) -> rmw_ret_t {
+        // SAFETY: null or handles; checked.
+        unsafe {
+            entity(node)?;
+            entity(client)?;
+        }
+        non_null(is_available, "is_available")?;
+        // SAFETY: non-null out-pointer.
+        unsafe { *is_available = false };
+        Ok(())
+    }
+}

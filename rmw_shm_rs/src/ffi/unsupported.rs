@@ -1,0 +1,75 @@
+//! Exports that rmw_shm_rs does not implement yet. Each checks its handle (so a foreign
+//! implementation's handle is still reported as such), then returns RMW_RET_UNSUPPORTED with
+//! an error message. docs/capabilities.md lists them with the reason and the plan.
+
+use std::ffi::{c_char, c_void};
+
+use super::handles::entity;
+use crate::error::Error;
+use crate::rmw_export;
+use crate::sys::*;
+
+macro_rules! unsupported {
+    ($(fn $name:ident($($arg:ident : $ty:ty),* $(,)?) [$($h:ident),*] $why:literal;)*) => {$(
+        rmw_export! {
+            #[doc = concat!("Not supported: ", $why, ". Returns RMW_RET_UNSUPPORTED.")]
+            fn $name($($arg: $ty),*) -> rmw_ret_t {
+                // SAFETY: each checked argument is null or a handle; `entity` checks both.
+                $(unsafe { entity($h as *const _)?; })*
+                $(let _ = $arg;)*
+                Err(Error::Unsupported(concat!(stringify!($name), ": ", $why).into()))
+            }
+        }
+    )*};
+}
+
+unsupported! {
+    fn rmw_borrow_loaned_message(publisher: *const rmw_publisher_t, type_support: *const rosidl_message_type_support_t, ros_message: *mut *mut c_void) [publisher] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_publish_loaned_message(publisher: *const rmw_publisher_t, ros_message: *mut c_void, allocation: *mut rmw_publisher_allocation_t) [publisher] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_return_loaned_message_from_publisher(publisher: *const rmw_publisher_t, loaned_message: *mut c_void) [publisher] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_take_loaned_message(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, allocation: *mut rmw_subscription_allocation_t) [subscription] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_take_loaned_message_with_info(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, message_info: *mut rmw_message_info_t, allocation: *mut rmw_subscription_allocation_t) [subscription] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_return_loaned_message_from_subscription(subscription: *const rmw_subscription_t, loaned_message: *mut c_void) [subscription] "loaned messages are not offered (can_loan_messages is false)";
+    fn rmw_init_publisher_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
+    fn rmw_fini_publisher_allocation(allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
+    fn rmw_init_subscription_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_subscription_allocation_t) [] "preallocation is not needed: takes deserialize straight out of shared memory";
+    fn rmw_fini_subscription_allocation(allocation: *mut rmw_subscription_allocation_t) [] "preallocation is not needed: takes deserialize straight out of shared memory";
+    fn rmw_publisher_get_network_flow_endpoints(publisher: *const rmw_publisher_t, allocator: *mut rcutils_allocator_t, network_flow_endpoint_array: *mut rmw_network_flow_endpoint_array_t) [publisher] "shared memory has no network flow endpoints";
+    fn rmw_subscription_get_network_flow_endpoints(subscription: *const rmw_subscription_t, allocator: *mut rcutils_allocator_t, network_flow_endpoint_array: *mut rmw_network_flow_endpoint_array_t) [subscription] "shared memory has no network flow endpoints";
+    fn rmw_take_dynamic_message(subscription: *const rmw_subscription_t, dynamic_message: *mut rosidl_dynamic_typesupport_dynamic_data_t, taken: *mut bool, allocation: *mut rmw_subscription_allocation_t) [subscription] "dynamic type support is not offered (RMW_MIDDLEWARE_CAN_TAKE_DYNAMIC_MESSAGE is false)";
+    fn rmw_take_dynamic_message_with_info(subscription: *const rmw_subscription_t, dynamic_message: *mut rosidl_dynamic_typesupport_dynamic_data_t, taken: *mut bool, message_info: *mut rmw_message_info_t, allocation: *mut rmw_subscription_allocation_t) [subscription] "dynamic type support is not offered (RMW_MIDDLEWARE_CAN_TAKE_DYNAMIC_MESSAGE is false)";
+    fn rmw_serialization_support_init(serialization_lib_name: *const c_char, allocator: *mut rcutils_allocator_t, serialization_support: *mut rosidl_dynamic_typesupport_serialization_support_t) [] "dynamic type support is not offered";
+    fn rmw_subscription_set_content_filter(subscription: *mut rmw_subscription_t, options: *const rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
+    fn rmw_subscription_get_content_filter(subscription: *const rmw_subscription_t, allocator: *mut rcutils_allocator_t, options: *mut rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
+    fn rmw_publisher_event_init(rmw_event: *mut rmw_event_t, publisher: *const rmw_publisher_t, event_type: rmw_event_type_t) [publisher] "QoS events are not implemented yet";
+    fn rmw_subscription_event_init(rmw_event: *mut rmw_event_t, subscription: *const rmw_subscription_t, event_type: rmw_event_type_t) [subscription] "QoS events are not implemented yet";
+    fn rmw_take_event(event_handle: *const rmw_event_t, event_info: *mut c_void, taken: *mut bool) [] "QoS events are not implemented yet";
+    fn rmw_event_set_callback(event: *mut rmw_event_t, callback: rmw_event_callback_t, user_data: *const c_void) [] "QoS events are not implemented yet";
+    fn rmw_subscription_set_on_new_message_callback(subscription: *mut rmw_subscription_t, callback: rmw_event_callback_t, user_data: *const c_void) [subscription] "listener callbacks (rclcpp events executor) are not implemented yet";
+    fn rmw_service_set_on_new_request_callback(service: *mut rmw_service_t, callback: rmw_event_callback_t, user_data: *const c_void) [service] "listener callbacks (rclcpp events executor) are not implemented yet";
+    fn rmw_client_set_on_new_response_callback(client: *mut rmw_client_t, callback: rmw_event_callback_t, user_data: *const c_void) [client] "listener callbacks (rclcpp events executor) are not implemented yet";
+    fn rmw_publisher_assert_liveliness(publisher: *const rmw_publisher_t) [publisher] "manual liveliness is not implemented yet";
+    fn rmw_qos_profile_check_compatible(publisher_profile: rmw_qos_profile_t, subscription_profile: rmw_qos_profile_t, compatibility: *mut rmw_qos_compatibility_type_t, reason: *mut c_char, reason_size: usize) [] "QoS compatibility checks are not implemented yet";
+    fn rmw_count_publishers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
+    fn rmw_count_subscribers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
+    fn rmw_count_services(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
+    fn rmw_count_clients(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
+    fn rmw_get_node_names(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_node_names_with_enclaves(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t, enclaves: *mut rcutils_string_array_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_topic_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_service_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_publisher_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_subscriber_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_service_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_client_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_publishers_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, publishers_info: *mut rmw_topic_endpoint_info_array_t) [node] "graph introspection is not implemented yet";
+    fn rmw_get_subscriptions_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, subscriptions_info: *mut rmw_topic_endpoint_info_array_t) [node] "graph introspection is not implemented yet";
+}
+
+rmw_export! {
+    /// No event type is supported yet (rmw/event.h).
+    fn rmw_event_type_is_supported(rmw_event_type: rmw_event_type_t) -> bool = false; {
+        let _ = rmw_event_type;
+        Ok(false)
+    }
+}

@@ -1,0 +1,120 @@
+//! Same-host transport over iceoryx2 (0.10) shared memory: no daemon, no broker.
+//!
+//! One iceoryx2 node per rmw context. Each ROS topic and type is one iceoryx2
+//! publish-subscribe service whose payload is the CDR bytes (a `[u8]` slice) with a
+//! [`SampleHeader`] as user header, paired with one event service for wake-ups: a publisher
+//! notifies after each send, a subscription's listener exposes a file descriptor that the wait
+//! set polls. Service names carry the ROS domain, the topic, the type name and the type hash,
+//! so different domains and different types never share a service: a subscription never
+//! receives bytes of a type it cannot decode.
+
+mod config;
+mod publisher;
+mod subscriber;
+
+pub use config::TopicLimits;
+pub use publisher::ShmPublisher;
+pub use subscriber::ShmSubscriber;
+
+use iceoryx2::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The iceoryx2 service flavour: inter-process, with ports that may move between threads
+/// (rcl calls publish, take and wait from any thread).
+pub type Svc = ipc_threadsafe::Service;
+
+/// Metadata in front of every sample; read by the subscription into `rmw_message_info_t`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, ZeroCopySend)]
+#[type_name("rmw_shm_rs::SampleHeader.v1")]
+pub struct SampleHeader {
+    /// GID of the publisher that wrote the sample (`rmw_gid_t::data`).
+    pub publisher_gid: [u8; 16],
+    /// The publisher's sequence number, starting at 1.
+    pub sequence: u64,
+    /// Nanoseconds since the Unix epoch when the sample was published.
+    pub source_timestamp: i64,
+}
+
+/// The shared-memory side of an rmw context: one iceoryx2 node.
+pub struct ShmContext {
+    node: Node<Svc>,
+    domain_id: usize,
+}
+
+impl ShmContext {
+    /// Creates the context's iceoryx2 node for `domain_id`, after removing what dead processes
+    /// left behind (their nodes' shared-memory files and port registrations).
+    pub fn new(domain_id: usize) -> Result<Self> {
+        init_logging();
+        cleanup_dead_nodes();
+        let node = NodeBuilder::new()
+            // rclpy and rclcpp handle SIGINT themselves: iceoryx2 must not install handlers.
+            .signal_handling_mode(SignalHandlingMode::Disabled)
+            .create::<Svc>()
+            .map_err(|e| Error::transport("cannot create the iceoryx2 node", e))?;
+        Ok(Self { node, domain_id })
+    }
+
+    /// The iceoryx2 node.
+    pub fn node(&self) -> &Node<Svc> {
+        &self.node
+    }
+
+    /// The ROS domain this context lives in.
+    pub fn domain_id(&self) -> usize {
+        self.domain_id
+    }
+
+    /// The iceoryx2 service name of a topic: `rmw_shm_rs/<domain>/<topic>/<type>/<hash prefix>`,
+    /// or a fixed-length digest of it when that exceeds iceoryx2's 255-byte limit.
+    pub fn topic_service_name(&self, topic: &str, type_name: &str, type_hash: Option<&str>) -> String {
+        let hash = type_hash.map(|h| h.trim_start_matches("RIHS01_")).unwrap_or("nohash");
+        let hash = &hash[..hash.len().min(16)];
+        let name = format!("rmw_shm_rs/d{}/t{}/{}/{}", self.domain_id, topic, type_name, hash);
+        if name.len() <= 240 {
+            name
+        } else {
+            format!("rmw_shm_rs/d{}/h{}", self.domain_id, digest(&name))
+        }
+    }
+}
+
+/// Removes the resources of iceoryx2 nodes whose processes died (SIGKILL, crash).
+pub fn cleanup_dead_nodes() {
+    let cfg = Config::global_config();
+    let _ = Node::<Svc>::list(cfg, |state| {
+        if let NodeState::Dead(view) = state {
+            let _ = view.try_remove_stale_resources();
+        }
+        CallbackProgression::Continue
+    });
+}
+
+fn init_logging() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // iceoryx2 logs to stderr; keep it quiet unless asked (IOX2_LOG_LEVEL).
+        set_log_level_from_env_or(LogLevel::Fatal);
+    });
+}
+
+/// 128-bit FNV-1a as hex: stable across processes, builds and platforms.
+fn digest(s: &str) -> String {
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in s.bytes() {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    format!("{h:032x}")
+}
+
+fn service_name(name: &str) -> Result<ServiceName> {
+    ServiceName::new(name).map_err(|e| Error::transport(&format!("invalid service name '{name}'"), e))
+}
+
+fn event_service_name(name: &str) -> Result<ServiceName> {
+    service_name(&format!("{name}#ev"))
+}
