@@ -102,5 +102,7 @@ fn main() {
     // DT_RPATH (not RUNPATH) so that a preloaded library also finds the dependencies of its
     // dependencies (the PyPI wheels' libraries carry no RUNPATH of their own).
     println!("cargo:rustc-cdylib-link-arg=-Wl,--disable-new-dtags,-rpath,{}", lib.display());
+    // Test binaries load the same libraries (and dlopen message type supports).
+    println!("cargo:rustc-link-arg-tests=-Wl,--disable-new-dtags,-rpath,{}", lib.display());
     println!("cargo:rustc-env=RMW_SHM_RS_ROS_PREFIX_AT_BUILD={}", prefix.display());
 }

@@ -135,6 +135,7 @@ rmw_export! {
     /// Initializes the middleware into a zero-initialized context (rmw/init.h). Fails when
     /// security enforcement is requested: rmw_shm_rs has no security plugin.
     fn rmw_init(options: *const rmw_init_options_t, context: *mut rmw_context_t) -> rmw_ret_t {
+        crate::log::init();
         non_null(options, "options")?;
         non_null(context, "context")?;
         // SAFETY: non-null caller-owned structs.

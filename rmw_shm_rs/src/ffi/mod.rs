@@ -5,13 +5,13 @@
 pub mod guard;
 pub mod handles;
 
-mod client;
-mod init;
-mod node;
-mod publisher;
-mod serialize;
-mod service;
+pub mod client;
+pub mod init;
+pub mod node;
+pub mod publisher;
+pub mod serialize;
+pub mod service;
 mod strings;
-mod subscription;
-mod unsupported;
-mod wait;
+pub mod subscription;
+pub mod unsupported;
+pub mod wait;
