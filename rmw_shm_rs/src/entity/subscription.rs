@@ -1,7 +1,6 @@
 //! Subscriptions: deserialize straight out of the received shared-memory sample.
 
 use std::ffi::CString;
-use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
 use crate::message::MessageMut;
-use crate::transport::shm::ShmSubscriber;
+use crate::transport::shm::{ShmSubscriber, WakeupFd};
 use crate::typesupport::MessageType;
 
 /// What `rmw_message_info_t` reports about a taken message.
@@ -94,8 +93,8 @@ impl Subscription {
         self.shm.drain_wakeups()
     }
 
-    /// Readable while a wake-up is pending.
-    pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
+    /// Readable while a wake-up is pending; `None` once released at process exit.
+    pub fn wakeup_fd(&self) -> Option<WakeupFd<'_>> {
         self.shm.wakeup_fd()
     }
 

@@ -58,9 +58,10 @@ impl Waitables<'_> {
     }
 
     fn sleep(&self, timeout: Option<Duration>) -> Result<()> {
-        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(self.subscriptions.len() + self.guard_conditions.len());
-        for s in self.subscriptions.iter().flatten() {
-            fds.push(PollFd::from_borrowed_fd(s.wakeup_fd(), PollFlags::IN));
+        let listeners: Vec<_> = self.subscriptions.iter().flatten().filter_map(|s| s.wakeup_fd()).collect();
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(listeners.len() + self.guard_conditions.len());
+        for l in &listeners {
+            fds.push(PollFd::new(l, PollFlags::IN));
         }
         for g in self.guard_conditions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));

@@ -9,12 +9,14 @@
 //! receives bytes of a type it cannot decode.
 
 mod config;
+mod lifecycle;
 mod publisher;
 mod subscriber;
 
 pub use config::TopicLimits;
 pub use publisher::ShmPublisher;
-pub use subscriber::ShmSubscriber;
+pub use lifecycle::release_all;
+pub use subscriber::{ShmSubscriber, WakeupFd};
 
 use iceoryx2::prelude::*;
 
@@ -39,7 +41,7 @@ pub struct SampleHeader {
 
 /// The shared-memory side of an rmw context: one iceoryx2 node.
 pub struct ShmContext {
-    node: Node<Svc>,
+    node: std::sync::Arc<lifecycle::Slot<Node<Svc>>>,
     domain_id: usize,
 }
 
@@ -54,12 +56,12 @@ impl ShmContext {
             .signal_handling_mode(SignalHandlingMode::Disabled)
             .create::<Svc>()
             .map_err(|e| Error::transport("cannot create the iceoryx2 node", e))?;
-        Ok(Self { node, domain_id })
+        Ok(Self { node: lifecycle::Slot::new(node, lifecycle::Kind::Node), domain_id })
     }
 
-    /// The iceoryx2 node.
-    pub fn node(&self) -> &Node<Svc> {
-        &self.node
+    /// The iceoryx2 node (an error once released at process exit).
+    pub fn node(&self) -> Result<parking_lot::MappedRwLockReadGuard<'_, Node<Svc>>> {
+        self.node.get()
     }
 
     /// The ROS domain this context lives in.

@@ -1,47 +1,69 @@
 //! The reading side of a topic: an iceoryx2 subscriber of CDR bytes plus a listener whose
 //! file descriptor the wait set polls.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 
 use iceoryx2::port::listener::Listener;
 use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::prelude::*;
+use parking_lot::MappedRwLockReadGuard;
 
 use super::config::{open_event, open_pubsub, EventFactory, PubSubFactory, TopicLimits};
+use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
 use crate::error::{Error, Result};
 
-/// A subscription's shared-memory port.
-pub struct ShmSubscriber {
+struct Ports {
     service: PubSubFactory,
     subscriber: Subscriber<Svc, [u8], SampleHeader>,
     _event: EventFactory,
     listener: Listener<Svc>,
 }
 
+/// A subscription's shared-memory ports.
+pub struct ShmSubscriber {
+    ports: Arc<Slot<Ports>>,
+}
+
+/// The listener's file descriptor, borrowed for one `poll`: readable while a wake-up event is
+/// pending.
+pub struct WakeupFd<'a>(MappedRwLockReadGuard<'a, Ports>);
+
+impl AsFd for WakeupFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor is owned by the listener, which the guard keeps alive, and
+        // iceoryx2 never changes or closes it during the listener's lifetime.
+        unsafe { BorrowedFd::borrow_raw(self.0.listener.file_descriptor().native_handle()) }
+    }
+}
+
 impl ShmSubscriber {
     /// Creates the subscriber port of service `name`, keeping the newest `depth` samples
     /// (clamped to [`TopicLimits::max_depth`]).
     pub fn new(ctx: &ShmContext, name: &str, depth: usize) -> Result<Self> {
-        let service = open_pubsub(ctx.node(), name)?;
+        let node = ctx.node()?;
+        let service = open_pubsub(&node, name)?;
         let depth = depth.clamp(1, TopicLimits::get().max_depth);
         let subscriber = service
             .subscriber_builder()
             .buffer_size(depth)
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a subscriber on '{name}'"), e))?;
-        let event = open_event(ctx.node(), name)?;
+        let event = open_event(&node, name)?;
         let listener = event
             .listener_builder()
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
-        Ok(Self { service, subscriber, _event: event, listener })
+        let ports = Ports { service, subscriber, _event: event, listener };
+        Ok(Self { ports: Slot::new(ports, Kind::Ports) })
     }
 
     /// Takes the oldest received sample, if any, and hands its bytes and header to `read`.
     /// The sample goes back to the publisher when `read` returns.
     pub fn take<R>(&self, read: impl FnOnce(&[u8], &SampleHeader) -> Result<R>) -> Result<Option<R>> {
-        match self.subscriber.receive() {
+        let ports = self.ports.get()?;
+        match ports.subscriber.receive() {
             Ok(Some(sample)) => read(sample.payload(), sample.user_header()).map(Some),
             Ok(None) => Ok(None),
             Err(e) => Err(Error::transport("cannot receive a shared-memory sample", e)),
@@ -50,24 +72,24 @@ impl ShmSubscriber {
 
     /// Whether a sample is waiting. Errors count as "nothing waiting"; `take` reports them.
     pub fn has_data(&self) -> bool {
-        self.subscriber.has_samples().unwrap_or(false)
+        self.ports.get().is_ok_and(|p| p.subscriber.has_samples().unwrap_or(false))
     }
 
     /// Consumes pending wake-up events (after which the file descriptor is no longer readable
     /// until the next notification).
     pub fn drain_wakeups(&self) {
-        let _ = self.listener.try_wait(|_| {});
+        if let Ok(p) = self.ports.get() {
+            let _ = p.listener.try_wait(|_| {});
+        }
     }
 
-    /// The listener's file descriptor: readable while a wake-up event is pending.
-    pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the descriptor is owned by the listener, which lives as long as `self`, and
-        // iceoryx2 never changes or closes it during the listener's lifetime.
-        unsafe { BorrowedFd::borrow_raw(self.listener.file_descriptor().native_handle()) }
+    /// The listener's file descriptor, or `None` once the ports were released.
+    pub fn wakeup_fd(&self) -> Option<WakeupFd<'_>> {
+        self.ports.get().ok().map(WakeupFd)
     }
 
     /// Number of publishers (of any process) on the same topic and type.
     pub fn matched_publishers(&self) -> usize {
-        self.service.dynamic_config().number_of_publishers()
+        self.ports.get().map_or(0, |p| p.service.dynamic_config().number_of_publishers())
     }
 }
