@@ -81,12 +81,17 @@ fn main() {
         .generate_comments(false)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     // Each package installs its headers under include/<pkg>/<pkg>/.
-    for entry in std::fs::read_dir(&include).expect("read include dir").flatten() {
+    for entry in std::fs::read_dir(&include)
+        .expect("read include dir")
+        .flatten()
+    {
         if entry.path().is_dir() {
             builder = builder.clang_arg(format!("-I{}", entry.path().display()));
         }
     }
-    let bindings = builder.generate().expect("bindgen failed on the rmw headers");
+    let bindings = builder
+        .generate()
+        .expect("bindgen failed on the rmw headers");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("bindings.rs");
     bindings.write_to_file(out).expect("write bindings");
 
@@ -100,9 +105,14 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib={l}");
     }
     // DT_RPATH (not RUNPATH) so that a preloaded library also finds the dependencies of its
-    // dependencies (the PyPI wheels' libraries carry no RUNPATH of their own).
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--disable-new-dtags,-rpath,{}", lib.display());
-    // Test binaries load the same libraries (and dlopen message type supports).
-    println!("cargo:rustc-link-arg-tests=-Wl,--disable-new-dtags,-rpath,{}", lib.display());
-    println!("cargo:rustc-env=RMW_SHM_RS_ROS_PREFIX_AT_BUILD={}", prefix.display());
+    // dependencies (the PyPI wheels' libraries carry no RUNPATH of their own). Test binaries get
+    // it too: they load the same libraries and dlopen message type supports.
+    println!(
+        "cargo:rustc-link-arg=-Wl,--disable-new-dtags,-rpath,{}",
+        lib.display()
+    );
+    println!(
+        "cargo:rustc-env=RMW_SHM_RS_ROS_PREFIX_AT_BUILD={}",
+        prefix.display()
+    );
 }

@@ -11,7 +11,6 @@ pub mod entity;
 pub mod error;
 pub mod ffi;
 pub mod log;
-pub mod message;
 pub mod sys;
 pub mod transport;
 pub mod typesupport;

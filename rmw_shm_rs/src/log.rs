@@ -10,7 +10,9 @@ use std::sync::Once;
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let Ok(filter) = std::env::var("RMW_SHM_RS_LOG") else { return };
+        let Ok(filter) = std::env::var("RMW_SHM_RS_LOG") else {
+            return;
+        };
         let filter = tracing_subscriber::EnvFilter::try_new(filter)
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug"));
         let _ = tracing_subscriber::fmt()

@@ -6,12 +6,15 @@ use std::ptr::{null, null_mut};
 
 use libloading::Library;
 use rmw_shm_rs::error::*;
-use rmw_shm_rs::ffi::{init::*, node::*, publisher::*, serialize::*, subscription::*, unsupported::*, wait::*};
+use rmw_shm_rs::ffi::{
+    init::*, node::*, publisher::*, serialize::*, subscription::*, unsupported::*, wait::*,
+};
 use rmw_shm_rs::sys::{
-    rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error, rcutils_uint8_array_fini,
-    rcutils_uint8_array_init, rcutils_uint8_array_t, rmw_context_t, rmw_get_zero_initialized_context,
-    rmw_get_zero_initialized_init_options, rmw_gid_t, rmw_guard_conditions_t, rmw_init_options_t, rmw_message_info_t,
-    rmw_publisher_options_t, rmw_qos_profile_t, rmw_subscription_options_t, rmw_subscriptions_t, rmw_time_t,
+    rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error,
+    rcutils_uint8_array_fini, rcutils_uint8_array_init, rcutils_uint8_array_t, rmw_context_t,
+    rmw_get_zero_initialized_context, rmw_get_zero_initialized_init_options, rmw_gid_t,
+    rmw_guard_conditions_t, rmw_init_options_t, rmw_message_info_t, rmw_publisher_options_t,
+    rmw_qos_profile_t, rmw_subscription_options_t, rmw_subscriptions_t, rmw_time_t,
     rosidl_message_type_support_t, rosidl_runtime_c__String, rosidl_runtime_c__String__assign,
 };
 
@@ -29,15 +32,26 @@ impl StringType {
     fn load() -> Self {
         // SAFETY: loading ROS message libraries and looking up their documented symbols.
         unsafe {
-            let ts_lib = Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_typesupport_c.so")).unwrap();
-            let gen_lib = Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_generator_c.so")).unwrap();
-            let get: libloading::Symbol<unsafe extern "C" fn() -> *const rosidl_message_type_support_t> = ts_lib
-                .get(b"rosidl_typesupport_c__get_message_type_support_handle__std_msgs__msg__String")
+            let ts_lib =
+                Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_typesupport_c.so")).unwrap();
+            let gen_lib =
+                Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_generator_c.so")).unwrap();
+            let get: libloading::Symbol<
+                unsafe extern "C" fn() -> *const rosidl_message_type_support_t,
+            > = ts_lib
+                .get(
+                    b"rosidl_typesupport_c__get_message_type_support_handle__std_msgs__msg__String",
+                )
                 .unwrap();
             let ts = get();
             let create = *gen_lib.get(b"std_msgs__msg__String__create").unwrap();
             let destroy = *gen_lib.get(b"std_msgs__msg__String__destroy").unwrap();
-            StringType { _libs: vec![ts_lib, gen_lib], ts, create, destroy }
+            StringType {
+                _libs: vec![ts_lib, gen_lib],
+                ts,
+                create,
+                destroy,
+            }
         }
     }
 
@@ -67,7 +81,10 @@ fn init(domain: usize) -> Ctx {
     // SAFETY: the rcl sequence: zero-initialized structs, init options, init.
     unsafe {
         let mut options = Box::new(rmw_get_zero_initialized_init_options());
-        assert_eq!(rmw_init_options_init(&mut *options, rcutils_get_default_allocator()), RET_OK);
+        assert_eq!(
+            rmw_init_options_init(&mut *options, rcutils_get_default_allocator()),
+            RET_OK
+        );
         options.domain_id = domain;
         let mut context = Box::new(rmw_get_zero_initialized_context());
         assert_eq!(rmw_init(&*options, &mut *context), RET_OK);
@@ -89,7 +106,9 @@ fn error_text() -> String {
     // SAFETY: reads this thread's rcutils error state.
     unsafe {
         let s = rcutils_get_error_string();
-        let t = CStr::from_ptr(s.str_.as_ptr()).to_string_lossy().into_owned();
+        let t = CStr::from_ptr(s.str_.as_ptr())
+            .to_string_lossy()
+            .into_owned();
         rcutils_reset_error();
         t
     }
@@ -104,7 +123,13 @@ fn publish_wait_take_roundtrip() {
         let node = rmw_create_node(&mut *c.context, c"abi_node".as_ptr(), c"/test".as_ptr());
         assert!(!node.is_null(), "{}", error_text());
         assert_eq!(CStr::from_ptr((*node).name), c"abi_node");
-        let qos = rmw_qos_profile_t { history: 1, depth: 10, reliability: 1, durability: 2, ..Default::default() };
+        let qos = rmw_qos_profile_t {
+            history: 1,
+            depth: 10,
+            reliability: 1,
+            durability: 2,
+            ..Default::default()
+        };
         let popts = rmw_publisher_options_t::default();
         let sopts = rmw_subscription_options_t::default();
         let pubh = rmw_create_publisher(node, ty.ts, c"/abi_chatter".as_ptr(), &qos, &popts);
@@ -113,9 +138,15 @@ fn publish_wait_take_roundtrip() {
         assert!(!subh.is_null(), "{}", error_text());
 
         let mut n = 0usize;
-        assert_eq!(rmw_publisher_count_matched_subscriptions(pubh, &mut n), RET_OK);
+        assert_eq!(
+            rmw_publisher_count_matched_subscriptions(pubh, &mut n),
+            RET_OK
+        );
         assert_eq!(n, 1);
-        assert_eq!(rmw_subscription_count_matched_publishers(subh, &mut n), RET_OK);
+        assert_eq!(
+            rmw_subscription_count_matched_publishers(subh, &mut n),
+            RET_OK
+        );
         assert_eq!(n, 1);
         let mut actual = rmw_qos_profile_t::default();
         assert_eq!(rmw_publisher_get_actual_qos(pubh, &mut actual), RET_OK);
@@ -125,20 +156,53 @@ fn publish_wait_take_roundtrip() {
         assert!(!ws.is_null());
         // Nothing published yet: a zero timeout reports TIMEOUT and clears the entry.
         let mut slot = [(*subh).data];
-        let mut subs = rmw_subscriptions_t { subscriber_count: 1, subscribers: slot.as_mut_ptr() };
+        let mut subs = rmw_subscriptions_t {
+            subscriber_count: 1,
+            subscribers: slot.as_mut_ptr(),
+        };
         let zero = rmw_time_t { sec: 0, nsec: 0 };
-        assert_eq!(rmw_wait(&mut subs, null_mut(), null_mut(), null_mut(), null_mut(), ws, &zero), RET_TIMEOUT);
+        assert_eq!(
+            rmw_wait(
+                &mut subs,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                ws,
+                &zero
+            ),
+            RET_TIMEOUT
+        );
         assert!(slot[0].is_null());
 
         for i in 0..3 {
             let m = ty.new_msg(&format!("hello {i}"));
-            assert_eq!(rmw_publish(pubh, m.cast(), null_mut()), RET_OK, "{}", error_text());
+            assert_eq!(
+                rmw_publish(pubh, m.cast(), null_mut()),
+                RET_OK,
+                "{}",
+                error_text()
+            );
             (ty.destroy)(m);
         }
         let mut slot = [(*subh).data];
-        let mut subs = rmw_subscriptions_t { subscriber_count: 1, subscribers: slot.as_mut_ptr() };
+        let mut subs = rmw_subscriptions_t {
+            subscriber_count: 1,
+            subscribers: slot.as_mut_ptr(),
+        };
         let second = rmw_time_t { sec: 5, nsec: 0 };
-        assert_eq!(rmw_wait(&mut subs, null_mut(), null_mut(), null_mut(), null_mut(), ws, &second), RET_OK);
+        assert_eq!(
+            rmw_wait(
+                &mut subs,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                ws,
+                &second
+            ),
+            RET_OK
+        );
         assert_eq!(slot[0], (*subh).data);
 
         let mut gid = rmw_gid_t::default();
@@ -147,7 +211,10 @@ fn publish_wait_take_roundtrip() {
         for i in 0..3u64 {
             let mut taken = false;
             let mut info = rmw_message_info_t::default();
-            assert_eq!(rmw_take_with_info(subh, out.cast(), &mut taken, &mut info, null_mut()), RET_OK);
+            assert_eq!(
+                rmw_take_with_info(subh, out.cast(), &mut taken, &mut info, null_mut()),
+                RET_OK
+            );
             assert!(taken);
             assert_eq!(text(out), format!("hello {i}"));
             assert_eq!(info.publication_sequence_number, i + 1);
@@ -163,12 +230,40 @@ fn publish_wait_take_roundtrip() {
         let gc = rmw_create_guard_condition(&mut *c.context);
         assert_eq!(rmw_trigger_guard_condition(gc), RET_OK);
         let mut gslot = [(*gc).data];
-        let mut gcs = rmw_guard_conditions_t { guard_condition_count: 1, guard_conditions: gslot.as_mut_ptr() };
-        assert_eq!(rmw_wait(null_mut(), &mut gcs, null_mut(), null_mut(), null_mut(), ws, null()), RET_OK);
+        let mut gcs = rmw_guard_conditions_t {
+            guard_condition_count: 1,
+            guard_conditions: gslot.as_mut_ptr(),
+        };
+        assert_eq!(
+            rmw_wait(
+                null_mut(),
+                &mut gcs,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                ws,
+                null()
+            ),
+            RET_OK
+        );
         assert_eq!(gslot[0], (*gc).data);
         let mut gslot = [(*gc).data];
-        let mut gcs = rmw_guard_conditions_t { guard_condition_count: 1, guard_conditions: gslot.as_mut_ptr() };
-        assert_eq!(rmw_wait(null_mut(), &mut gcs, null_mut(), null_mut(), null_mut(), ws, &zero), RET_TIMEOUT);
+        let mut gcs = rmw_guard_conditions_t {
+            guard_condition_count: 1,
+            guard_conditions: gslot.as_mut_ptr(),
+        };
+        assert_eq!(
+            rmw_wait(
+                null_mut(),
+                &mut gcs,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                ws,
+                &zero
+            ),
+            RET_TIMEOUT
+        );
 
         assert_eq!(rmw_destroy_guard_condition(gc), RET_OK);
         assert_eq!(rmw_destroy_wait_set(ws), RET_OK);
@@ -186,8 +281,16 @@ fn serialize_matches_cdr_layout() {
     unsafe {
         let m = ty.new_msg("hi");
         let mut arr = rcutils_uint8_array_t::default();
-        assert_eq!(rcutils_uint8_array_init(&mut arr, 0, &rcutils_get_default_allocator()), RET_OK);
-        assert_eq!(rmw_serialize(m.cast(), ty.ts, &mut arr), RET_OK, "{}", error_text());
+        assert_eq!(
+            rcutils_uint8_array_init(&mut arr, 0, &rcutils_get_default_allocator()),
+            RET_OK
+        );
+        assert_eq!(
+            rmw_serialize(m.cast(), ty.ts, &mut arr),
+            RET_OK,
+            "{}",
+            error_text()
+        );
         let bytes = std::slice::from_raw_parts(arr.buffer, arr.buffer_length);
         assert_eq!(bytes, &[0, 1, 0, 0, 3, 0, 0, 0, b'h', b'i', 0]);
         let out = ty.new_msg("");
@@ -210,14 +313,28 @@ fn null_and_foreign_handles_get_documented_codes() {
     // SAFETY: every call passes null or deliberately foreign handles; the library must reject
     // them without dereferencing anything it does not own.
     unsafe {
-        assert_eq!(rmw_publish(null(), null(), null_mut()), RET_INVALID_ARGUMENT);
+        assert_eq!(
+            rmw_publish(null(), null(), null_mut()),
+            RET_INVALID_ARGUMENT
+        );
         assert!(error_text().contains("publisher is null"));
         assert!(rmw_create_node(null_mut(), c"n".as_ptr(), c"/".as_ptr()).is_null());
         assert!(!error_text().is_empty());
-        assert_eq!(rmw_init_options_init(null_mut(), rcutils_get_default_allocator()), RET_INVALID_ARGUMENT);
+        assert_eq!(
+            rmw_init_options_init(null_mut(), rcutils_get_default_allocator()),
+            RET_INVALID_ARGUMENT
+        );
         error_text();
         assert_eq!(
-            rmw_wait(null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null_mut(), null()),
+            rmw_wait(
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                null()
+            ),
             RET_INVALID_ARGUMENT
         );
         error_text();
@@ -227,18 +344,41 @@ fn null_and_foreign_handles_get_documented_codes() {
         // The same node handle claiming to come from rmw_fastrtps_cpp.
         let mut foreign = *node;
         foreign.implementation_identifier = c"rmw_fastrtps_cpp".as_ptr();
-        let qos = rmw_qos_profile_t { history: 1, depth: 1, ..Default::default() };
-        let p = rmw_create_publisher(&foreign, ty.ts, c"/x".as_ptr(), &qos, &rmw_publisher_options_t::default());
+        let qos = rmw_qos_profile_t {
+            history: 1,
+            depth: 1,
+            ..Default::default()
+        };
+        let p = rmw_create_publisher(
+            &foreign,
+            ty.ts,
+            c"/x".as_ptr(),
+            &qos,
+            &rmw_publisher_options_t::default(),
+        );
         assert!(p.is_null());
         assert!(error_text().contains("rmw_fastrtps_cpp"));
         let mut count = 0;
-        assert_eq!(rmw_count_publishers(&foreign, c"/x".as_ptr(), &mut count), RET_INCORRECT_RMW_IMPLEMENTATION);
+        assert_eq!(
+            rmw_count_publishers(&foreign, c"/x".as_ptr(), &mut count),
+            RET_INCORRECT_RMW_IMPLEMENTATION
+        );
         error_text();
         // An invalid topic name is rejected.
-        assert!(rmw_create_publisher(node, ty.ts, c"not valid//".as_ptr(), &qos, &rmw_publisher_options_t::default()).is_null());
+        assert!(rmw_create_publisher(
+            node,
+            ty.ts,
+            c"not valid//".as_ptr(),
+            &qos,
+            &rmw_publisher_options_t::default()
+        )
+        .is_null());
         assert!(error_text().contains("invalid topic name"));
         // Unsupported functions say so.
-        assert_eq!(rmw_publisher_event_init(null_mut(), null(), 0), RET_INVALID_ARGUMENT);
+        assert_eq!(
+            rmw_publisher_event_init(null_mut(), null(), 0),
+            RET_INVALID_ARGUMENT
+        );
         error_text();
         assert_eq!(rmw_fini_publisher_allocation(null_mut()), RET_UNSUPPORTED);
         assert!(error_text().contains("not supported"));
@@ -249,7 +389,13 @@ fn null_and_foreign_handles_get_documented_codes() {
             func: None,
             ..Default::default()
         };
-        let p = rmw_create_publisher(node, &bogus, c"/x".as_ptr(), &qos, &rmw_publisher_options_t::default());
+        let p = rmw_create_publisher(
+            node,
+            &bogus,
+            c"/x".as_ptr(),
+            &qos,
+            &rmw_publisher_options_t::default(),
+        );
         assert!(p.is_null());
         assert!(!error_text().is_empty());
         assert_eq!(rmw_destroy_node(node), RET_OK);

@@ -17,11 +17,17 @@ fn table() -> BTreeMap<String, String> {
 #[test]
 fn one_row_per_export() {
     let rows = table();
-    let exports: BTreeSet<String> = include_str!("rmw_exports.txt").split_whitespace().map(str::to_owned).collect();
+    let exports: BTreeSet<String> = include_str!("rmw_exports.txt")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     let names: BTreeSet<String> = rows.keys().cloned().collect();
     assert_eq!(names, exports);
     for (name, status) in &rows {
-        assert!(["yes", "partial", "UNSUPPORTED"].contains(&status.as_str()), "{name}: {status}");
+        assert!(
+            ["yes", "partial", "UNSUPPORTED"].contains(&status.as_str()),
+            "{name}: {status}"
+        );
     }
 }
 
@@ -38,6 +44,10 @@ fn unsupported_functions_are_marked() {
     assert!(unsupported.len() > 20);
     for f in unsupported {
         let name = format!("rmw_{f}");
-        assert_eq!(rows.get(&name).map(String::as_str), Some("UNSUPPORTED"), "{name}");
+        assert_eq!(
+            rows.get(&name).map(String::as_str),
+            Some("UNSUPPORTED"),
+            "{name}"
+        );
     }
 }

@@ -11,7 +11,11 @@ use object::{Object, ObjectSymbol};
 fn cdylib() -> PathBuf {
     // target/<profile>/deps/exports-<hash> -> target/<profile>/librmw_shm_rs.so
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("librmw_shm_rs.so")
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("librmw_shm_rs.so")
 }
 
 #[test]
@@ -32,13 +36,21 @@ fn exported_rmw_symbols_equal_the_list() {
     assert_eq!(expected.len(), 95);
     let missing: Vec<_> = expected.difference(&exported).collect();
     let extra: Vec<_> = exported.difference(&expected).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
 }
 
 #[test]
 fn list_matches_shared_copy_when_present() {
     let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/rmw_exports.txt");
     if let Ok(text) = std::fs::read_to_string(shared) {
-        assert_eq!(text.split_whitespace().collect::<Vec<_>>(), include_str!("rmw_exports.txt").split_whitespace().collect::<Vec<_>>());
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>(),
+            include_str!("rmw_exports.txt")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        );
     }
 }

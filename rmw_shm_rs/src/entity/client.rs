@@ -25,7 +25,12 @@ pub struct Client {
 
 impl Client {
     /// Creates a client.
-    pub fn new(node: Arc<Node>, name: &str, ty: Arc<ServiceType>, requested: &QosProfile) -> Result<Self> {
+    pub fn new(
+        node: Arc<Node>,
+        name: &str,
+        ty: Arc<ServiceType>,
+        requested: &QosProfile,
+    ) -> Result<Self> {
         node.context.check_alive()?;
         Ok(Self {
             node,

@@ -18,7 +18,12 @@ pub struct Context {
 impl Context {
     /// Initializes the middleware for `domain_id`.
     pub fn new(domain_id: usize, enclave: String) -> Result<Self> {
-        Ok(Self { domain_id, enclave, shm: ShmContext::new(domain_id)?, shutdown: AtomicBool::new(false) })
+        Ok(Self {
+            domain_id,
+            enclave,
+            shm: ShmContext::new(domain_id)?,
+            shutdown: AtomicBool::new(false),
+        })
     }
 
     /// The shared-memory transport of this context.

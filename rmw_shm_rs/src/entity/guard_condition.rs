@@ -18,7 +18,10 @@ impl GuardCondition {
     pub fn new() -> Result<Self> {
         let fd = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)
             .map_err(|e| Error::BadAlloc(format!("cannot create an eventfd: {e}")))?;
-        Ok(Self { triggered: AtomicBool::new(false), fd })
+        Ok(Self {
+            triggered: AtomicBool::new(false),
+            fd,
+        })
     }
 
     /// Triggers it: wakes every wait set waiting on it; stays triggered until a wait reports it.

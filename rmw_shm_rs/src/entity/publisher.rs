@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
-use crate::message::MessageRef;
 use crate::transport::shm::{SampleHeader, ShmPublisher};
+use crate::typesupport::MessageRef;
 use crate::typesupport::MessageType;
 
 /// What `rmw_publisher_t::data` points to.
@@ -29,7 +29,12 @@ pub struct Publisher {
 
 impl Publisher {
     /// Creates a publisher of `ty` on `topic`.
-    pub fn new(node: Arc<Node>, topic: &str, ty: Arc<MessageType>, requested: &QosProfile) -> Result<Self> {
+    pub fn new(
+        node: Arc<Node>,
+        topic: &str,
+        ty: Arc<MessageType>,
+        requested: &QosProfile,
+    ) -> Result<Self> {
         node.context.check_alive()?;
         let ctx = node.context.shm();
         let service = ctx.topic_service_name(topic, ty.type_name(), ty.type_hash());
@@ -57,16 +62,21 @@ impl Publisher {
     /// Publishes a C message: one serialization, straight into shared memory.
     pub fn publish(&self, msg: &MessageRef<'_>) -> Result<()> {
         let len = msg.serialized_size()?;
-        self.shm.publish(len, self.next_header(), |buf| msg.serialize(buf))
+        self.shm
+            .publish(len, self.next_header(), |buf| msg.serialize(buf))
     }
 
     /// Publishes already serialized CDR bytes (with encapsulation header) as they are.
     pub fn publish_serialized(&self, cdr: &[u8]) -> Result<()> {
         if cdr.len() < 4 {
-            return Err(Error::invalid("serialized message shorter than its encapsulation header"));
+            return Err(Error::invalid(
+                "serialized message shorter than its encapsulation header",
+            ));
         }
         self.shm.publish(cdr.len(), self.next_header(), |buf| {
-            buf.write_copy_of_slice(cdr);
+            for (d, s) in buf.iter_mut().zip(cdr) {
+                d.write(*s);
+            }
             Ok(cdr.len())
         })
     }

@@ -75,6 +75,12 @@ pub fn queue_depth(qos: &QosProfile) -> usize {
 /// The default profile of services (`rmw_qos_profile_services_default`): reliable,
 /// volatile, keep last 10.
 pub fn services_default() -> QosProfile {
-    QosProfile { history: KEEP_LAST, depth: 10, reliability: RELIABLE, durability: VOLATILE,
-        liveliness: LIVELINESS_AUTOMATIC, ..Default::default() }
+    QosProfile {
+        history: KEEP_LAST,
+        depth: 10,
+        reliability: RELIABLE,
+        durability: VOLATILE,
+        liveliness: LIVELINESS_AUTOMATIC,
+        ..Default::default()
+    }
 }

@@ -23,7 +23,12 @@ pub struct Service {
 
 impl Service {
     /// Creates a service server.
-    pub fn new(node: Arc<Node>, name: &str, ty: Arc<ServiceType>, requested: &QosProfile) -> Result<Self> {
+    pub fn new(
+        node: Arc<Node>,
+        name: &str,
+        ty: Arc<ServiceType>,
+        requested: &QosProfile,
+    ) -> Result<Self> {
         node.context.check_alive()?;
         Ok(Self {
             node,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
-use crate::message::MessageMut;
 use crate::transport::shm::{ShmSubscriber, WakeupFd};
+use crate::typesupport::MessageMut;
 use crate::typesupport::MessageType;
 
 /// What `rmw_message_info_t` reports about a taken message.
@@ -44,7 +44,12 @@ pub struct Subscription {
 
 impl Subscription {
     /// Creates a subscription of `ty` on `topic`.
-    pub fn new(node: Arc<Node>, topic: &str, ty: Arc<MessageType>, requested: &QosProfile) -> Result<Self> {
+    pub fn new(
+        node: Arc<Node>,
+        topic: &str,
+        ty: Arc<MessageType>,
+        requested: &QosProfile,
+    ) -> Result<Self> {
         node.context.check_alive()?;
         let qos = qos::resolve(requested);
         let ctx = node.context.shm();
@@ -64,7 +69,10 @@ impl Subscription {
 
     /// Takes the oldest waiting message and hands its CDR bytes to `read`; `Ok(None)` when
     /// nothing is waiting.
-    pub fn take_with<R>(&self, read: impl FnOnce(&[u8]) -> Result<R>) -> Result<Option<(R, TakenInfo)>> {
+    pub fn take_with<R>(
+        &self,
+        read: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<(R, TakenInfo)>> {
         self.shm.take(|bytes, header| {
             let value = read(bytes)?;
             let info = TakenInfo {
@@ -80,7 +88,9 @@ impl Subscription {
 
     /// Takes the oldest waiting message into `msg`.
     pub fn take(&self, msg: &mut MessageMut<'_>) -> Result<Option<TakenInfo>> {
-        Ok(self.take_with(|bytes| msg.deserialize(bytes))?.map(|((), info)| info))
+        Ok(self
+            .take_with(|bytes| msg.deserialize(bytes))?
+            .map(|((), info)| info))
     }
 
     /// Whether a message is waiting.

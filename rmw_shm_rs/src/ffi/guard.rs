@@ -35,7 +35,11 @@ fn panic_text(payload: &(dyn Any + Send)) -> String {
 /// Runs `body`, never letting a panic cross the C boundary; on failure sets the error message
 /// (except for [`Error::Timeout`], which the rmw API treats as an ordinary outcome) and returns
 /// the result the caller's C type expects, `on_error` for errors.
-pub fn guard<T>(func: &str, on_error: impl FnOnce(&Error) -> T, body: impl FnOnce() -> Result<T>) -> T {
+pub fn guard<T>(
+    func: &str,
+    on_error: impl FnOnce(&Error) -> T,
+    body: impl FnOnce() -> Result<T>,
+) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

@@ -35,7 +35,9 @@ pub fn non_null<T>(p: *const T, what: &str) -> Result<()> {
 /// `id` is null or a NUL-terminated string.
 pub unsafe fn check_identifier(id: *const c_char, what: &'static str) -> Result<()> {
     if id.is_null() {
-        return Err(Error::invalid(format!("{what} has no implementation identifier")));
+        return Err(Error::invalid(format!(
+            "{what} has no implementation identifier"
+        )));
     }
     if std::ptr::eq(id, IDENTIFIER.as_ptr()) {
         return Ok(());
@@ -45,7 +47,10 @@ pub unsafe fn check_identifier(id: *const c_char, what: &'static str) -> Result<
     if found == IDENTIFIER {
         Ok(())
     } else {
-        Err(Error::IncorrectImplementation { what, found: found.to_string_lossy().into_owned() })
+        Err(Error::IncorrectImplementation {
+            what,
+            found: found.to_string_lossy().into_owned(),
+        })
     }
 }
 
@@ -117,7 +122,11 @@ shell!(sys::rmw_publisher_t, Publisher, "publisher");
 shell!(sys::rmw_subscription_t, Subscription, "subscription");
 shell!(sys::rmw_service_t, Service, "service");
 shell!(sys::rmw_client_t, Client, "client");
-shell!(sys::rmw_guard_condition_t, GuardCondition, "guard condition");
+shell!(
+    sys::rmw_guard_condition_t,
+    GuardCondition,
+    "guard condition"
+);
 
 impl Shell for sys::rmw_context_t {
     type Entity = Context;

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, CStr};
 use std::sync::Arc;
 
-use super::handles::{check_identifier, entity, into_data, non_null, take_data, IDENTIFIER, SERIALIZATION_FORMAT};
+use super::handles::{
+    check_identifier, entity, into_data, non_null, take_data, IDENTIFIER, SERIALIZATION_FORMAT,
+};
 use super::strings::{free_with, strdup_with};
 use crate::entity::Context;
 use crate::error::{Error, Result};
@@ -23,7 +25,9 @@ fn check_ret(r: rmw_ret_t, what: &str) -> Result<()> {
 unsafe fn copy_options(src: &rmw_init_options_t, dst: &mut rmw_init_options_t) -> Result<()> {
     // SAFETY: a valid allocator was stored by rmw_init_options_init.
     if !unsafe { rcutils_allocator_is_valid(&src.allocator) } {
-        return Err(Error::invalid("source init options have an invalid allocator"));
+        return Err(Error::invalid(
+            "source init options have an invalid allocator",
+        ));
     }
     let mut allocator = src.allocator;
     let mut out = *src;
@@ -33,12 +37,17 @@ unsafe fn copy_options(src: &rmw_init_options_t, dst: &mut rmw_init_options_t) -
     unsafe {
         out.security_options = rmw_get_zero_initialized_security_options();
         out.discovery_options = rmw_get_zero_initialized_discovery_options();
-        let r = rmw_security_options_copy(&src.security_options, &allocator, &mut out.security_options);
+        let r =
+            rmw_security_options_copy(&src.security_options, &allocator, &mut out.security_options);
         if let Err(e) = check_ret(r, "copying the security options") {
             free_with(out.enclave, &allocator);
             return Err(e);
         }
-        let r = rmw_discovery_options_copy(&src.discovery_options, &mut allocator, &mut out.discovery_options);
+        let r = rmw_discovery_options_copy(
+            &src.discovery_options,
+            &mut allocator,
+            &mut out.discovery_options,
+        );
         if let Err(e) = check_ret(r, "copying the discovery options") {
             rmw_security_options_fini(&mut out.security_options, &allocator);
             free_with(out.enclave, &allocator);
@@ -58,8 +67,14 @@ unsafe fn fini_options(opts: &mut rmw_init_options_t) -> Result<()> {
             return Err(Error::invalid("init options have an invalid allocator"));
         }
         free_with(opts.enclave, &allocator);
-        check_ret(rmw_security_options_fini(&mut opts.security_options, &allocator), "security options fini")?;
-        check_ret(rmw_discovery_options_fini(&mut opts.discovery_options), "discovery options fini")?;
+        check_ret(
+            rmw_security_options_fini(&mut opts.security_options, &allocator),
+            "security options fini",
+        )?;
+        check_ret(
+            rmw_discovery_options_fini(&mut opts.discovery_options),
+            "discovery options fini",
+        )?;
         *opts = rmw_get_zero_initialized_init_options();
     }
     Ok(())

@@ -18,17 +18,23 @@ struct NodeShell {
 
 fn validate_node_name(name: &str, namespace: &str) -> Result<()> {
     let (mut result, mut index): (c_int, usize) = (0, 0);
-    let cname = std::ffi::CString::new(name).map_err(|_| Error::invalid("node name contains NUL"))?;
+    let cname =
+        std::ffi::CString::new(name).map_err(|_| Error::invalid("node name contains NUL"))?;
     // SAFETY: valid C string and out-pointers.
     let r = unsafe { rmw_validate_node_name(cname.as_ptr(), &mut result, &mut index) };
     if r != crate::error::RET_OK || result != RMW_NODE_NAME_VALID as c_int {
-        return Err(Error::invalid(format!("invalid node name '{name}' (at index {index})")));
+        return Err(Error::invalid(format!(
+            "invalid node name '{name}' (at index {index})"
+        )));
     }
-    let cns = std::ffi::CString::new(namespace).map_err(|_| Error::invalid("namespace contains NUL"))?;
+    let cns =
+        std::ffi::CString::new(namespace).map_err(|_| Error::invalid("namespace contains NUL"))?;
     // SAFETY: valid C string and out-pointers.
     let r = unsafe { rmw_validate_namespace(cns.as_ptr(), &mut result, &mut index) };
     if r != crate::error::RET_OK || result != RMW_NAMESPACE_VALID as c_int {
-        return Err(Error::invalid(format!("invalid node namespace '{namespace}' (at index {index})")));
+        return Err(Error::invalid(format!(
+            "invalid node namespace '{namespace}' (at index {index})"
+        )));
     }
     Ok(())
 }

@@ -7,23 +7,29 @@ use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data
 use super::node::check_node;
 use crate::entity::Publisher;
 use crate::error::{Error, Result};
-use crate::message::MessageRef;
 use crate::rmw_export;
 use crate::sys::*;
 use crate::typesupport::message_type;
+use crate::typesupport::MessageRef;
 
 /// Validates a fully qualified topic or service name (rmw/validate_full_topic_name.h), unless
 /// the QoS profile asks to avoid ROS namespace conventions.
 pub(super) fn validate_topic(name: &str, qos: &rmw_qos_profile_t) -> Result<()> {
     if qos.avoid_ros_namespace_conventions {
-        return if name.is_empty() { Err(Error::invalid("empty topic name")) } else { Ok(()) };
+        return if name.is_empty() {
+            Err(Error::invalid("empty topic name"))
+        } else {
+            Ok(())
+        };
     }
     let c = CString::new(name).map_err(|_| Error::invalid("topic name contains NUL"))?;
     let (mut result, mut index): (c_int, usize) = (0, 0);
     // SAFETY: valid C string and out-pointers.
     let r = unsafe { rmw_validate_full_topic_name(c.as_ptr(), &mut result, &mut index) };
     if r != crate::error::RET_OK || result != RMW_TOPIC_VALID as c_int {
-        return Err(Error::invalid(format!("invalid topic name '{name}' (at index {index})")));
+        return Err(Error::invalid(format!(
+            "invalid topic name '{name}' (at index {index})"
+        )));
     }
     Ok(())
 }
@@ -173,4 +179,3 @@ rmw_export! {
         Ok(())
     }
 }
-

@@ -6,10 +6,10 @@ use std::mem::MaybeUninit;
 
 use super::handles::non_null;
 use crate::error::Error;
-use crate::message::{MessageMut, MessageRef};
 use crate::rmw_export;
 use crate::sys::*;
 use crate::typesupport::message_type;
+use crate::typesupport::{MessageMut, MessageRef};
 
 rmw_export! {
     /// Serializes `ros_message` into `serialized_message`, growing it with its allocator.

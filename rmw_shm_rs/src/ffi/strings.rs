@@ -10,13 +10,18 @@ use crate::sys::rcutils_allocator_t;
 ///
 /// # Safety
 /// `s` is null or NUL-terminated; `allocator` is a valid rcutils allocator.
-pub unsafe fn strdup_with(s: *const c_char, allocator: &rcutils_allocator_t) -> Result<*mut c_char> {
+pub unsafe fn strdup_with(
+    s: *const c_char,
+    allocator: &rcutils_allocator_t,
+) -> Result<*mut c_char> {
     if s.is_null() {
         return Ok(std::ptr::null_mut());
     }
     // SAFETY: non-null and NUL-terminated per the caller.
     let bytes = unsafe { CStr::from_ptr(s) }.to_bytes_with_nul();
-    let allocate = allocator.allocate.ok_or_else(|| Error::invalid("allocator has no allocate"))?;
+    let allocate = allocator
+        .allocate
+        .ok_or_else(|| Error::invalid("allocator has no allocate"))?;
     // SAFETY: a valid allocator's allocate takes a size and its state.
     let p = unsafe { allocate(bytes.len(), allocator.state) }.cast::<u8>();
     if p.is_null() {

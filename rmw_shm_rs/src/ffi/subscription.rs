@@ -8,17 +8,20 @@ use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::{Subscription, TakenInfo};
 use crate::error::{Error, Result};
-use crate::message::MessageMut;
 use crate::rmw_export;
 use crate::sys::*;
 use crate::typesupport::message_type;
+use crate::typesupport::MessageMut;
 
 fn fill_info(out: &mut rmw_message_info_t, info: &TakenInfo) {
     out.source_timestamp = info.source_timestamp;
     out.received_timestamp = info.received_timestamp;
     out.publication_sequence_number = info.publication_sequence;
     out.reception_sequence_number = info.reception_sequence;
-    out.publisher_gid = rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: info.publisher_gid };
+    out.publisher_gid = rmw_gid_t {
+        implementation_identifier: IDENTIFIER.as_ptr(),
+        data: info.publisher_gid,
+    };
     out.from_intra_process = false;
 }
 
@@ -144,7 +147,10 @@ unsafe fn take_serialized(
             // SAFETY: as above; resize reallocates with the array's allocator.
             let r = unsafe { rcutils_uint8_array_resize(arr, bytes.len()) };
             if r != crate::error::RET_OK {
-                return Err(Error::BadAlloc(format!("cannot grow the serialized message to {} bytes", bytes.len())));
+                return Err(Error::BadAlloc(format!(
+                    "cannot grow the serialized message to {} bytes",
+                    bytes.len()
+                )));
             }
         }
         // SAFETY: the buffer has room for `bytes.len()` bytes now.

@@ -1,1 +1,255 @@
-//! Introspection type support to cached type plans (filled in by the codec work).
+//! rosidl type support to cached CDR codecs.
+//!
+//! [`message_type`] resolves any message type support handle (rclpy passes the
+//! `rosidl_typesupport_c` one) to its `rosidl_typesupport_introspection_c` handle and returns a
+//! [`MessageType`]: the type's name, its RIHS01 hash and a traversal plan computed once from the
+//! introspection data. The plan drives one generic traversal (`codec.rs`) for
+//! [`MessageType::serialized_size`], [`MessageType::serialize`] and
+//! [`MessageType::deserialize`]. Plans are cached for the process lifetime, keyed by the
+//! introspection `MessageMembers` pointer; nested types share plans.
+//!
+//! Flavours: only C messages (`rosidl_typesupport_introspection_c`) are implemented. A C++
+//! handle (`rosidl_typesupport_introspection_cpp`: `std::string`, `std::vector`) is recognized
+//! and rejected with [`TypeSupportError::UnsupportedFlavor`]; it will plug in as further
+//! `SeqAccess` / string variants of the same plan.
+//!
+//! Type support libraries must stay loaded while their plans are used (rosidl libraries are
+//! never unloaded by rcl/rclpy).
+
+mod codec;
+mod message;
+mod plan;
+mod registry;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_real;
+
+use core::ffi::c_void;
+use core::mem::MaybeUninit;
+use std::sync::Arc;
+
+use crate::cdr::{CdrError, CdrReader, CdrWriter, SizeCounter};
+use crate::sys;
+use codec::{walk, ReadPass, SizePass, WritePass};
+use plan::Plan;
+
+pub use message::{MessageMut, MessageRef};
+pub use registry::{message_type, service_type};
+
+/// Identifier of the C introspection type support (`rosidl_typesupport_introspection_c`).
+pub const INTROSPECTION_C: &core::ffi::CStr = c"rosidl_typesupport_introspection_c";
+/// Identifier of the C++ introspection type support (not supported yet).
+pub const INTROSPECTION_CPP: &core::ffi::CStr = c"rosidl_typesupport_introspection_cpp";
+
+/// Errors of resolving a type support handle and building its plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypeSupportError {
+    /// A null type support handle was passed.
+    #[error("type support handle is null")]
+    NullHandle,
+    /// The handle does not lead to C introspection type support (its `func` found no
+    /// `rosidl_typesupport_introspection_c` handle).
+    #[error(
+        "unknown type support `{identifier}`: no rosidl_typesupport_introspection_c handle for it"
+    )]
+    UnknownTypeSupport {
+        /// `typesupport_identifier` of the handle passed.
+        identifier: String,
+    },
+    /// The handle is (or only leads to) C++ introspection type support, which is not
+    /// implemented yet.
+    #[error("type support flavour `{identifier}` is not supported yet (only rosidl_typesupport_introspection_c)")]
+    UnsupportedFlavor {
+        /// The introspection identifier found.
+        identifier: String,
+    },
+    /// The introspection handle carries no `MessageMembers` / `ServiceMembers` data.
+    #[error("introspection type support has no members data")]
+    NullMembers,
+    /// A member has a `type_id_` this codec does not know.
+    #[error("field `{field}` has unknown rosidl field type id {type_id}")]
+    UnknownFieldType {
+        /// Member name.
+        field: String,
+        /// The `type_id_` value.
+        type_id: u8,
+    },
+    /// A member's introspection data is inconsistent.
+    #[error("invalid introspection data for field `{field}`: {reason}")]
+    InvalidMember {
+        /// Member name (empty for the message itself).
+        field: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+type InitFn = unsafe extern "C" fn(*mut c_void, sys::rosidl_runtime_c__message_initialization);
+type FiniFn = unsafe extern "C" fn(*mut c_void);
+
+/// A ROS message type with its CDR codec. Obtained from [`message_type`]; shared (`Arc`) and
+/// immutable, so it can be used from any thread.
+pub struct MessageType {
+    name: String,
+    hash: Option<String>,
+    plan: Plan,
+    init: Option<InitFn>,
+    fini: Option<FiniFn>,
+}
+
+impl core::fmt::Debug for MessageType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MessageType")
+            .field("name", &self.name)
+            .field("hash", &self.hash)
+            .field("c_size", &self.plan.size_of)
+            .field("plain", &self.plan.plain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessageType {
+    /// The ROS type name, e.g. `"std_msgs/msg/String"`.
+    pub fn type_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The type hash as `"RIHS01_<64 lowercase hex>"`, or `None` when the type support has no
+    /// hash function or reports an unset hash.
+    pub fn type_hash(&self) -> Option<&str> {
+        self.hash.as_deref()
+    }
+
+    /// True when the C struct is fixed-size and holds no pointers (no strings, no sequences,
+    /// recursively): its bytes can be copied as they are (e.g. into a zero-copy loan).
+    pub fn is_plain(&self) -> bool {
+        self.plan.plain
+    }
+
+    /// Size in bytes of the C struct (`MessageMembers.size_of_`).
+    pub fn c_size(&self) -> usize {
+        self.plan.size_of
+    }
+
+    /// Exact size in bytes of the serialized message, including the 4-byte encapsulation
+    /// header: the buffer size [`serialize`](Self::serialize) needs.
+    ///
+    /// # Errors
+    /// [`CdrError::BoundExceeded`] when a bounded string or sequence is over its bound.
+    ///
+    /// # Safety
+    /// `msg` points to an initialized C message of this type, not mutated during the call.
+    pub unsafe fn serialized_size(&self, msg: *const c_void) -> Result<usize, CdrError> {
+        let mut pass = SizePass(SizeCounter::new());
+        // SAFETY: forwarded contract; the size pass only reads.
+        unsafe { walk(&self.plan, msg.cast_mut().cast(), &mut pass)? };
+        Ok(pass.0.total())
+    }
+
+    /// Serializes `msg` into `out`: the header `00 01 00 00`, then the XCDR1 little-endian body.
+    /// Every byte of `out[..n]` is initialized (padding is zero); returns `n`. `out` may be
+    /// uninitialized memory, e.g. a loaned shared-memory sample.
+    ///
+    /// # Errors
+    /// [`CdrError::BufferTooSmall`] when `out` is shorter than
+    /// [`serialized_size`](Self::serialized_size); [`CdrError::BoundExceeded`];
+    /// [`CdrError::InvalidMessage`] for a sequence or string with a size and a null pointer.
+    /// On error `out` holds an unspecified prefix.
+    ///
+    /// # Safety
+    /// `msg` points to an initialized C message of this type, not mutated during the call.
+    pub unsafe fn serialize(
+        &self,
+        msg: *const c_void,
+        out: &mut [MaybeUninit<u8>],
+    ) -> Result<usize, CdrError> {
+        let mut pass = WritePass(CdrWriter::new(out)?);
+        // SAFETY: forwarded contract; the write pass only reads the message.
+        unsafe { walk(&self.plan, msg.cast_mut().cast(), &mut pass)? };
+        Ok(pass.0.finish())
+    }
+
+    /// Serializes `msg` into a new vector of exactly [`serialized_size`](Self::serialized_size)
+    /// bytes.
+    ///
+    /// # Errors
+    /// As [`serialize`](Self::serialize).
+    ///
+    /// # Safety
+    /// As [`serialize`](Self::serialize).
+    pub unsafe fn serialize_to_vec(&self, msg: *const c_void) -> Result<Vec<u8>, CdrError> {
+        // SAFETY: forwarded contract.
+        let size = unsafe { self.serialized_size(msg)? };
+        let mut v = Vec::<u8>::with_capacity(size);
+        // SAFETY: forwarded contract.
+        let n = unsafe { self.serialize(msg, &mut v.spare_capacity_mut()[..size])? };
+        // SAFETY: `serialize` initialized the first `n` <= capacity bytes.
+        unsafe { v.set_len(n) };
+        Ok(v)
+    }
+
+    /// Decodes `bytes` (encapsulation header included) into `msg`, replacing its contents.
+    /// Sequences are resized with the member's `resize_function`, strings assigned with
+    /// `rosidl_runtime_c__String__assignn` / `rosidl_runtime_c__U16String__assignn`, so `msg`
+    /// keeps owning its memory through the rosidl allocator. Bytes after the last field are
+    /// ignored. Any non-zero byte decodes as `true`.
+    ///
+    /// # Errors
+    /// [`CdrError::BadEncapsulation`], [`CdrError::Truncated`], [`CdrError::LengthTooLarge`]
+    /// (a count larger than the input can hold; nothing is allocated for it),
+    /// [`CdrError::BoundExceeded`], [`CdrError::InvalidWchar`], [`CdrError::Allocation`].
+    /// On error `msg` is partially updated but still a valid message to finalize or reuse.
+    ///
+    /// # Safety
+    /// `msg` points to an initialized (e.g. by the type's init function), writable C message
+    /// of this type, not accessed by others during the call.
+    pub unsafe fn deserialize(&self, bytes: &[u8], msg: *mut c_void) -> Result<(), CdrError> {
+        let mut pass = ReadPass(CdrReader::new(bytes)?);
+        // SAFETY: forwarded contract.
+        unsafe { walk(&self.plan, msg.cast(), &mut pass) }
+    }
+
+    /// Initializes the C message at `msg` (all defaults) with the type's `init_function`.
+    /// Returns false when the type support has no init function.
+    ///
+    /// # Safety
+    /// `msg` points to [`c_size`](Self::c_size) writable bytes, suitably aligned (8), not holding
+    /// an initialized message (it would leak).
+    pub unsafe fn init_message(&self, msg: *mut c_void) -> bool {
+        let Some(init) = self.init else { return false };
+        // SAFETY: forwarded contract; init_function writes size_of_ bytes.
+        unsafe {
+            init(
+                msg,
+                sys::rosidl_runtime_c__message_initialization_ROSIDL_RUNTIME_C_MSG_INIT_ALL,
+            )
+        };
+        true
+    }
+
+    /// Finalizes the C message at `msg` (frees what it owns) with the type's `fini_function`.
+    /// Returns false when the type support has no fini function.
+    ///
+    /// # Safety
+    /// `msg` points to an initialized C message of this type, unused afterwards until
+    /// re-initialized.
+    pub unsafe fn fini_message(&self, msg: *mut c_void) -> bool {
+        let Some(fini) = self.fini else { return false };
+        // SAFETY: forwarded contract.
+        unsafe { fini(msg) };
+        true
+    }
+}
+
+/// A ROS service type: its name and its request and response message types.
+#[derive(Debug)]
+pub struct ServiceType {
+    /// The ROS service type name, e.g. `"test_msgs/srv/BasicTypes"`.
+    pub name: String,
+    /// The request message type (`<Srv>_Request`).
+    pub request: Arc<MessageType>,
+    /// The response message type (`<Srv>_Response`).
+    pub response: Arc<MessageType>,
+}

@@ -36,19 +36,32 @@ pub struct Ready {
 
 impl Ready {
     fn any(&self) -> bool {
-        self.subscriptions.iter().chain(&self.guard_conditions).any(|r| *r)
+        self.subscriptions
+            .iter()
+            .chain(&self.guard_conditions)
+            .any(|r| *r)
     }
 }
 
 impl Waitables<'_> {
     fn drain(&self) {
-        self.subscriptions.iter().flatten().for_each(|s| s.drain_wakeups());
-        self.guard_conditions.iter().flatten().for_each(|g| g.drain_wakeups());
+        self.subscriptions
+            .iter()
+            .flatten()
+            .for_each(|s| s.drain_wakeups());
+        self.guard_conditions
+            .iter()
+            .flatten()
+            .for_each(|g| g.drain_wakeups());
     }
 
     fn check(&self) -> Ready {
         Ready {
-            subscriptions: self.subscriptions.iter().map(|s| s.is_some_and(|s| s.has_data())).collect(),
+            subscriptions: self
+                .subscriptions
+                .iter()
+                .map(|s| s.is_some_and(|s| s.has_data()))
+                .collect(),
             guard_conditions: self
                 .guard_conditions
                 .iter()
@@ -58,15 +71,24 @@ impl Waitables<'_> {
     }
 
     fn sleep(&self, timeout: Option<Duration>) -> Result<()> {
-        let listeners: Vec<_> = self.subscriptions.iter().flatten().filter_map(|s| s.wakeup_fd()).collect();
-        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(listeners.len() + self.guard_conditions.len());
+        let listeners: Vec<_> = self
+            .subscriptions
+            .iter()
+            .flatten()
+            .filter_map(|s| s.wakeup_fd())
+            .collect();
+        let mut fds: Vec<PollFd<'_>> =
+            Vec::with_capacity(listeners.len() + self.guard_conditions.len());
         for l in &listeners {
             fds.push(PollFd::new(l, PollFlags::IN));
         }
         for g in self.guard_conditions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));
         }
-        let ts = timeout.map(|d| Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 });
+        let ts = timeout.map(|d| Timespec {
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: d.subsec_nanos() as i64,
+        });
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
             Err(e) => Err(Error::Other(format!("poll failed: {e}"))),

@@ -25,7 +25,11 @@ pub struct TopicLimits {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|v| *v > 0).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(default)
 }
 
 impl TopicLimits {
@@ -45,33 +49,64 @@ pub(super) type PubSubFactory =
     iceoryx2::service::port_factory::publish_subscribe::PortFactory<Svc, [u8], SampleHeader>;
 pub(super) type EventFactory = iceoryx2::service::port_factory::event::PortFactory<Svc>;
 
+/// Runs `open`, retrying for about half a second: another process may be creating or
+/// removing the same service at this moment (iceoryx2 reports that as a transient failure),
+/// or a dead process may have left it half-created (cleaned up before the later attempts).
+fn with_retry<T, E: std::fmt::Debug>(
+    what: &str,
+    mut open: impl FnMut() -> std::result::Result<T, E>,
+) -> Result<T> {
+    let mut last = String::new();
+    for attempt in 0..12u64 {
+        match open() {
+            Ok(v) => return Ok(v),
+            Err(e) => last = format!("{e:?}"),
+        }
+        if attempt == 3 {
+            super::cleanup_dead_nodes();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5 + attempt * 8));
+    }
+    Err(Error::Transport(format!("{what}: {last}")))
+}
+
 /// Opens (or creates) the data service of a topic.
 pub(super) fn open_pubsub(node: &Node<Svc>, name: &str) -> Result<PubSubFactory> {
     let l = TopicLimits::get();
-    node.service_builder(&super::service_name(name)?)
-        .publish_subscribe::<[u8]>()
-        .user_header::<SampleHeader>()
-        .max_publishers(l.max_publishers)
-        .max_subscribers(l.max_subscriptions)
-        .max_nodes(l.max_nodes)
-        .subscriber_max_buffer_size(l.max_depth)
-        .subscriber_max_borrowed_samples(2)
-        .history_size(0)
-        // KEEP_LAST: a full subscription queue drops its oldest sample, as a DDS reader's
-        // history does.
-        .enable_safe_overflow(true)
-        .open_or_create()
-        .map_err(|e| Error::transport(&format!("cannot open the shared-memory service '{name}'"), e))
+    let service_name = super::service_name(name)?;
+    with_retry(
+        &format!("cannot open the shared-memory service '{name}'"),
+        || {
+            node.service_builder(&service_name)
+                .publish_subscribe::<[u8]>()
+                .user_header::<SampleHeader>()
+                .max_publishers(l.max_publishers)
+                .max_subscribers(l.max_subscriptions)
+                .max_nodes(l.max_nodes)
+                .subscriber_max_buffer_size(l.max_depth)
+                .subscriber_max_borrowed_samples(2)
+                .history_size(0)
+                // KEEP_LAST: a full subscription queue drops its oldest sample, as a DDS reader's
+                // history does.
+                .enable_safe_overflow(true)
+                .open_or_create()
+        },
+    )
 }
 
 /// Opens (or creates) the wake-up event service of a topic.
 pub(super) fn open_event(node: &Node<Svc>, name: &str) -> Result<EventFactory> {
     let l = TopicLimits::get();
-    node.service_builder(&super::event_service_name(name)?)
-        .event()
-        .max_notifiers(l.max_publishers)
-        .max_listeners(l.max_subscriptions)
-        .max_nodes(l.max_nodes)
-        .open_or_create()
-        .map_err(|e| Error::transport(&format!("cannot open the event service of '{name}'"), e))
+    let service_name = super::event_service_name(name)?;
+    with_retry(
+        &format!("cannot open the event service of '{name}'"),
+        || {
+            node.service_builder(&service_name)
+                .event()
+                .max_notifiers(l.max_publishers)
+                .max_listeners(l.max_subscriptions)
+                .max_nodes(l.max_nodes)
+                .open_or_create()
+        },
+    )
 }

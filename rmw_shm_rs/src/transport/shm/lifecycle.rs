@@ -26,7 +26,10 @@ impl<T: Send + Sync> Release for Slot<T> {
     fn release(&self) {
         // A thread blocked in rmw_wait holds a read guard; never hang the exit on it: what
         // cannot be released now is left to the next process's dead-node cleanup.
-        if let Some(mut g) = self.inner.try_write_for(std::time::Duration::from_millis(100)) {
+        if let Some(mut g) = self
+            .inner
+            .try_write_for(std::time::Duration::from_millis(100))
+        {
             drop(g.take());
         }
     }
@@ -38,7 +41,10 @@ struct Registry {
     nodes: Vec<Weak<dyn Release>>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { ports: Vec::new(), nodes: Vec::new() });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    ports: Vec::new(),
+    nodes: Vec::new(),
+});
 
 extern "C" fn release_all_at_exit() {
     // A panic must not unwind into libc's exit path.
@@ -78,7 +84,9 @@ impl<T: Send + Sync + 'static> Slot<T> {
     /// Wraps `value` and registers it for release at exit.
     pub fn new(value: T, kind: Kind) -> Arc<Self> {
         install_exit_hook();
-        let slot = Arc::new(Slot { inner: RwLock::new(Some(value)) });
+        let slot = Arc::new(Slot {
+            inner: RwLock::new(Some(value)),
+        });
         let weak: Weak<dyn Release> = Arc::downgrade(&slot) as Weak<dyn Release>;
         let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
         let list = match kind {
@@ -94,7 +102,8 @@ impl<T: Send + Sync + 'static> Slot<T> {
 
     /// Borrows the resources; fails once they were released (the process is exiting).
     pub fn get(&self) -> Result<MappedRwLockReadGuard<'_, T>> {
-        RwLockReadGuard::try_map(self.inner.read(), Option::as_ref)
-            .map_err(|_| Error::Other("shared-memory resources were released (process exiting)".into()))
+        RwLockReadGuard::try_map(self.inner.read(), Option::as_ref).map_err(|_| {
+            Error::Other("shared-memory resources were released (process exiting)".into())
+        })
     }
 }

@@ -14,8 +14,8 @@ mod publisher;
 mod subscriber;
 
 pub use config::TopicLimits;
-pub use publisher::ShmPublisher;
 pub use lifecycle::release_all;
+pub use publisher::ShmPublisher;
 pub use subscriber::{ShmSubscriber, WakeupFd};
 
 use iceoryx2::prelude::*;
@@ -56,7 +56,10 @@ impl ShmContext {
             .signal_handling_mode(SignalHandlingMode::Disabled)
             .create::<Svc>()
             .map_err(|e| Error::transport("cannot create the iceoryx2 node", e))?;
-        Ok(Self { node: lifecycle::Slot::new(node, lifecycle::Kind::Node), domain_id })
+        Ok(Self {
+            node: lifecycle::Slot::new(node, lifecycle::Kind::Node),
+            domain_id,
+        })
     }
 
     /// The iceoryx2 node (an error once released at process exit).
@@ -71,10 +74,20 @@ impl ShmContext {
 
     /// The iceoryx2 service name of a topic: `rmw_shm_rs/<domain>/<topic>/<type>/<hash prefix>`,
     /// or a fixed-length digest of it when that exceeds iceoryx2's 255-byte limit.
-    pub fn topic_service_name(&self, topic: &str, type_name: &str, type_hash: Option<&str>) -> String {
-        let hash = type_hash.map(|h| h.trim_start_matches("RIHS01_")).unwrap_or("nohash");
+    pub fn topic_service_name(
+        &self,
+        topic: &str,
+        type_name: &str,
+        type_hash: Option<&str>,
+    ) -> String {
+        let hash = type_hash
+            .map(|h| h.trim_start_matches("RIHS01_"))
+            .unwrap_or("nohash");
         let hash = &hash[..hash.len().min(16)];
-        let name = format!("rmw_shm_rs/d{}/t{}/{}/{}", self.domain_id, topic, type_name, hash);
+        let name = format!(
+            "rmw_shm_rs/d{}/t{}/{}/{}",
+            self.domain_id, topic, type_name, hash
+        );
         if name.len() <= 240 {
             name
         } else {
@@ -114,7 +127,8 @@ fn digest(s: &str) -> String {
 }
 
 fn service_name(name: &str) -> Result<ServiceName> {
-    ServiceName::new(name).map_err(|e| Error::transport(&format!("invalid service name '{name}'"), e))
+    ServiceName::new(name)
+        .map_err(|e| Error::transport(&format!("invalid service name '{name}'"), e))
 }
 
 fn event_service_name(name: &str) -> Result<ServiceName> {

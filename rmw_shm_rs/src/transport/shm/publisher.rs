@@ -3,8 +3,8 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use iceoryx2::prelude::*;
 use iceoryx2::port::publisher::Publisher;
+use iceoryx2::prelude::*;
 
 use super::config::{open_event, open_pubsub, EventFactory, PubSubFactory};
 use super::lifecycle::{Kind, Slot};
@@ -45,8 +45,15 @@ impl ShmPublisher {
             .notifier_builder()
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a notifier on '{name}'"), e))?;
-        let ports = Ports { service, publisher, _event: event, notifier };
-        Ok(Self { ports: Slot::new(ports, Kind::Ports) })
+        let ports = Ports {
+            service,
+            publisher,
+            _event: event,
+            notifier,
+        };
+        Ok(Self {
+            ports: Slot::new(ports, Kind::Ports),
+        })
     }
 
     /// Loans a sample of exactly `len` bytes, lets `fill` write all of them (it returns how many
@@ -71,7 +78,9 @@ impl ShmPublisher {
         *sample.user_header_mut() = header;
         // SAFETY: `fill` initialized all `len` bytes of the payload (checked above).
         let sample = unsafe { sample.assume_init() };
-        sample.send().map_err(|e| Error::transport("cannot send a shared-memory sample", e))?;
+        sample
+            .send()
+            .map_err(|e| Error::transport("cannot send a shared-memory sample", e))?;
         ports
             .notifier
             .notify()
@@ -81,6 +90,8 @@ impl ShmPublisher {
 
     /// Number of subscriptions (of any process) on the same topic and type.
     pub fn matched_subscriptions(&self) -> usize {
-        self.ports.get().map_or(0, |p| p.service.dynamic_config().number_of_subscribers())
+        self.ports
+            .get()
+            .map_or(0, |p| p.service.dynamic_config().number_of_subscribers())
     }
 }

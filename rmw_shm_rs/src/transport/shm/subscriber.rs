@@ -55,13 +55,23 @@ impl ShmSubscriber {
             .listener_builder()
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
-        let ports = Ports { service, subscriber, _event: event, listener };
-        Ok(Self { ports: Slot::new(ports, Kind::Ports) })
+        let ports = Ports {
+            service,
+            subscriber,
+            _event: event,
+            listener,
+        };
+        Ok(Self {
+            ports: Slot::new(ports, Kind::Ports),
+        })
     }
 
     /// Takes the oldest received sample, if any, and hands its bytes and header to `read`.
     /// The sample goes back to the publisher when `read` returns.
-    pub fn take<R>(&self, read: impl FnOnce(&[u8], &SampleHeader) -> Result<R>) -> Result<Option<R>> {
+    pub fn take<R>(
+        &self,
+        read: impl FnOnce(&[u8], &SampleHeader) -> Result<R>,
+    ) -> Result<Option<R>> {
         let ports = self.ports.get()?;
         match ports.subscriber.receive() {
             Ok(Some(sample)) => read(sample.payload(), sample.user_header()).map(Some),
@@ -72,7 +82,9 @@ impl ShmSubscriber {
 
     /// Whether a sample is waiting. Errors count as "nothing waiting"; `take` reports them.
     pub fn has_data(&self) -> bool {
-        self.ports.get().is_ok_and(|p| p.subscriber.has_samples().unwrap_or(false))
+        self.ports
+            .get()
+            .is_ok_and(|p| p.subscriber.has_samples().unwrap_or(false))
     }
 
     /// Consumes pending wake-up events (after which the file descriptor is no longer readable
@@ -90,6 +102,8 @@ impl ShmSubscriber {
 
     /// Number of publishers (of any process) on the same topic and type.
     pub fn matched_publishers(&self) -> usize {
-        self.ports.get().map_or(0, |p| p.service.dynamic_config().number_of_publishers())
+        self.ports
+            .get()
+            .map_or(0, |p| p.service.dynamic_config().number_of_publishers())
     }
 }

@@ -4,8 +4,8 @@
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 
+use super::MessageType;
 use crate::error::Result;
-use crate::typesupport::MessageType;
 
 /// A read-only C message (`const void * ros_message`) of a known type.
 pub struct MessageRef<'a> {
