@@ -402,3 +402,71 @@ fn null_and_foreign_handles_get_documented_codes() {
     }
     fini(c);
 }
+
+#[test]
+fn other_type_on_same_topic_never_matches() {
+    let ty = StringType::load();
+    // SAFETY: loading a ROS message library and its documented type support symbol.
+    let (_lib, int32_ts) = unsafe {
+        let lib = Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_typesupport_c.so")).unwrap();
+        let get: libloading::Symbol<
+            unsafe extern "C" fn() -> *const rosidl_message_type_support_t,
+        > = lib
+            .get(b"rosidl_typesupport_c__get_message_type_support_handle__std_msgs__msg__Int32")
+            .unwrap();
+        let ts = get();
+        (lib, ts)
+    };
+    let mut c = init(79);
+    // SAFETY: the C ABI with valid arguments.
+    unsafe {
+        let node = rmw_create_node(&mut *c.context, c"mismatch".as_ptr(), c"/".as_ptr());
+        let qos = rmw_qos_profile_t {
+            history: 1,
+            depth: 10,
+            reliability: 1,
+            durability: 2,
+            ..Default::default()
+        };
+        let pubh = rmw_create_publisher(
+            node,
+            ty.ts,
+            c"/mixed".as_ptr(),
+            &qos,
+            &rmw_publisher_options_t::default(),
+        );
+        let subh = rmw_create_subscription(
+            node,
+            int32_ts,
+            c"/mixed".as_ptr(),
+            &qos,
+            &rmw_subscription_options_t::default(),
+        );
+        assert!(!pubh.is_null() && !subh.is_null(), "{}", error_text());
+        let mut n = 7usize;
+        assert_eq!(
+            rmw_publisher_count_matched_subscriptions(pubh, &mut n),
+            RET_OK
+        );
+        assert_eq!(n, 0);
+        let m = ty.new_msg("not an int");
+        assert_eq!(rmw_publish(pubh, m.cast(), null_mut()), RET_OK);
+        (ty.destroy)(m);
+        let mut arr = rcutils_uint8_array_t::default();
+        assert_eq!(
+            rcutils_uint8_array_init(&mut arr, 0, &rcutils_get_default_allocator()),
+            RET_OK
+        );
+        let mut taken = true;
+        assert_eq!(
+            rmw_take_serialized_message(subh, &mut arr, &mut taken, null_mut()),
+            RET_OK
+        );
+        assert!(!taken, "a subscription of another type received bytes");
+        assert_eq!(rcutils_uint8_array_fini(&mut arr), RET_OK);
+        assert_eq!(rmw_destroy_subscription(node, subh), RET_OK);
+        assert_eq!(rmw_destroy_publisher(node, pubh), RET_OK);
+        assert_eq!(rmw_destroy_node(node), RET_OK);
+    }
+    fini(c);
+}
