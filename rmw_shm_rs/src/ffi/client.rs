@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data, IDENTIFIER};
+use super::handles::{
+    entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
+};
 use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::Client;
@@ -54,10 +56,7 @@ rmw_export! {
     fn rmw_client_request_publisher_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = c.qos };
-        Ok(())
+        write_out(qos, "qos", c.qos)
     }
 }
 
@@ -66,10 +65,7 @@ rmw_export! {
     fn rmw_client_response_subscription_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = c.qos };
-        Ok(())
+        write_out(qos, "qos", c.qos)
     }
 }
 
@@ -78,10 +74,7 @@ rmw_export! {
     fn rmw_get_gid_for_client(client: *const rmw_client_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        non_null(gid, "gid")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *gid = rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: c.gid.0 } };
-        Ok(())
+        write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: c.gid.0 })
     }
 }
 
@@ -103,10 +96,7 @@ rmw_export! {
         unsafe { entity(client)? };
         non_null(request_header, "request_header")?;
         non_null(ros_response, "ros_response")?;
-        non_null(taken, "taken")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *taken = false };
-        Ok(())
+        write_out(taken, "taken", false)
     }
 }
 
@@ -118,9 +108,6 @@ rmw_export! {
             entity(node)?;
             entity(client)?;
         }
-        non_null(is_available, "is_available")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *is_available = false };
-        Ok(())
+        write_out(is_available, "is_available", false)
     }
 }

@@ -28,6 +28,14 @@ pub fn non_null<T>(p: *const T, what: &str) -> Result<()> {
     }
 }
 
+/// Stores `value` through an out-pointer argument, which must not be null.
+pub(crate) fn write_out<T>(out: *mut T, what: &str, value: T) -> Result<()> {
+    non_null(out, what)?;
+    // SAFETY: non-null; rmw out-arguments point to caller-owned storage for a `T`.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
 /// Checks an implementation identifier the way the rmw macros do: null is an invalid argument,
 /// another implementation's name is `RMW_RET_INCORRECT_RMW_IMPLEMENTATION`.
 ///

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Arc;
 
-use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data, IDENTIFIER};
+use super::handles::{
+    entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
+};
 use super::node::check_node;
 use crate::entity::Publisher;
 use crate::error::{Error, Result};
@@ -120,10 +122,7 @@ rmw_export! {
     fn rmw_publisher_get_actual_qos(publisher: *const rmw_publisher_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = p.qos };
-        Ok(())
+        write_out(qos, "qos", p.qos)
     }
 }
 
@@ -132,10 +131,7 @@ rmw_export! {
     fn rmw_publisher_count_matched_subscriptions(publisher: *const rmw_publisher_t, subscription_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        non_null(subscription_count, "subscription_count")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *subscription_count = p.matched_subscriptions() };
-        Ok(())
+        write_out(subscription_count, "subscription_count", p.matched_subscriptions())
     }
 }
 
@@ -144,10 +140,7 @@ rmw_export! {
     fn rmw_get_gid_for_publisher(publisher: *const rmw_publisher_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        non_null(gid, "gid")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *gid = rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: p.gid.0 } };
-        Ok(())
+        write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: p.gid.0 })
     }
 }
 

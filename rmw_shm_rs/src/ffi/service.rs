@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data, IDENTIFIER};
+use super::handles::{
+    entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
+};
 use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::Service;
@@ -54,10 +56,7 @@ rmw_export! {
     fn rmw_service_request_subscription_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = s.qos };
-        Ok(())
+        write_out(qos, "qos", s.qos)
     }
 }
 
@@ -66,10 +65,7 @@ rmw_export! {
     fn rmw_service_response_publisher_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = s.qos };
-        Ok(())
+        write_out(qos, "qos", s.qos)
     }
 }
 
@@ -81,10 +77,7 @@ rmw_export! {
         unsafe { entity(service)? };
         non_null(request_header, "request_header")?;
         non_null(ros_request, "ros_request")?;
-        non_null(taken, "taken")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *taken = false };
-        Ok(())
+        write_out(taken, "taken", false)
     }
 }
 

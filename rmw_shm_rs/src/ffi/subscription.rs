@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::handles::{entity, entity_arc, into_data, non_null, str_arg, take_data, IDENTIFIER};
+use super::handles::{
+    entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
+};
 use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::{Subscription, TakenInfo};
@@ -245,10 +247,7 @@ rmw_export! {
     fn rmw_subscription_get_actual_qos(subscription: *const rmw_subscription_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
-        non_null(qos, "qos")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *qos = s.qos };
-        Ok(())
+        write_out(qos, "qos", s.qos)
     }
 }
 
@@ -257,9 +256,6 @@ rmw_export! {
     fn rmw_subscription_count_matched_publishers(subscription: *const rmw_subscription_t, publisher_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
-        non_null(publisher_count, "publisher_count")?;
-        // SAFETY: non-null out-pointer.
-        unsafe { *publisher_count = s.matched_publishers() };
-        Ok(())
+        write_out(publisher_count, "publisher_count", s.matched_publishers())
     }
 }
