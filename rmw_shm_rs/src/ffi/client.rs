@@ -56,7 +56,8 @@ rmw_export! {
     fn rmw_client_request_publisher_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        write_out(qos, "qos", c.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", c.qos) }
     }
 }
 
@@ -65,7 +66,8 @@ rmw_export! {
     fn rmw_client_response_subscription_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        write_out(qos, "qos", c.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", c.qos) }
     }
 }
 
@@ -74,7 +76,8 @@ rmw_export! {
     fn rmw_get_gid_for_client(client: *const rmw_client_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
-        write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: c.gid.0 })
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: c.gid.0 }) }
     }
 }
 
@@ -96,7 +99,8 @@ rmw_export! {
         unsafe { entity(client)? };
         non_null(request_header, "request_header")?;
         non_null(ros_response, "ros_response")?;
-        write_out(taken, "taken", false)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(taken, "taken", false) }
     }
 }
 
@@ -108,6 +112,7 @@ rmw_export! {
             entity(node)?;
             entity(client)?;
         }
-        write_out(is_available, "is_available", false)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(is_available, "is_available", false) }
     }
 }

@@ -28,10 +28,14 @@ pub fn non_null<T>(p: *const T, what: &str) -> Result<()> {
     }
 }
 
-/// Stores `value` through an out-pointer argument, which must not be null.
-pub(crate) fn write_out<T>(out: *mut T, what: &str, value: T) -> Result<()> {
+/// Stores `value` through an out-pointer argument, failing with `RMW_RET_INVALID_ARGUMENT`
+/// when it is null.
+///
+/// # Safety
+/// `out` is null or points to writable storage for a `T` (an rmw out-argument).
+pub unsafe fn write_out<T>(out: *mut T, what: &str, value: T) -> Result<()> {
     non_null(out, what)?;
-    // SAFETY: non-null; rmw out-arguments point to caller-owned storage for a `T`.
+    // SAFETY: non-null, and writable per the caller.
     unsafe { out.write(value) };
     Ok(())
 }

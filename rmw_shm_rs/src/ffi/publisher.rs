@@ -122,7 +122,8 @@ rmw_export! {
     fn rmw_publisher_get_actual_qos(publisher: *const rmw_publisher_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        write_out(qos, "qos", p.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", p.qos) }
     }
 }
 
@@ -131,7 +132,8 @@ rmw_export! {
     fn rmw_publisher_count_matched_subscriptions(publisher: *const rmw_publisher_t, subscription_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        write_out(subscription_count, "subscription_count", p.matched_subscriptions())
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(subscription_count, "subscription_count", p.matched_subscriptions()) }
     }
 }
 
@@ -140,7 +142,8 @@ rmw_export! {
     fn rmw_get_gid_for_publisher(publisher: *const rmw_publisher_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
-        write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: p.gid.0 })
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(gid, "gid", rmw_gid_t { implementation_identifier: IDENTIFIER.as_ptr(), data: p.gid.0 }) }
     }
 }
 

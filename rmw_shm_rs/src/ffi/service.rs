@@ -56,7 +56,8 @@ rmw_export! {
     fn rmw_service_request_subscription_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
-        write_out(qos, "qos", s.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", s.qos) }
     }
 }
 
@@ -65,7 +66,8 @@ rmw_export! {
     fn rmw_service_response_publisher_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
-        write_out(qos, "qos", s.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", s.qos) }
     }
 }
 
@@ -77,7 +79,8 @@ rmw_export! {
         unsafe { entity(service)? };
         non_null(request_header, "request_header")?;
         non_null(ros_request, "ros_request")?;
-        write_out(taken, "taken", false)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(taken, "taken", false) }
     }
 }
 

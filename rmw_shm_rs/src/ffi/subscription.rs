@@ -247,7 +247,8 @@ rmw_export! {
     fn rmw_subscription_get_actual_qos(subscription: *const rmw_subscription_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
-        write_out(qos, "qos", s.qos)
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(qos, "qos", s.qos) }
     }
 }
 
@@ -256,6 +257,7 @@ rmw_export! {
     fn rmw_subscription_count_matched_publishers(subscription: *const rmw_subscription_t, publisher_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
-        write_out(publisher_count, "publisher_count", s.matched_publishers())
+        // SAFETY: an rmw out-argument, null or caller-owned storage.
+        unsafe { write_out(publisher_count, "publisher_count", s.matched_publishers()) }
     }
 }
