@@ -1,0 +1,364 @@
+//! The ROS graph of a domain: which nodes exist and which publishers, subscriptions, services
+//! and clients they have, in every process on the host.
+//!
+//! Each rmw context announces its own part (a [`model::Participant`]) on the domain's
+//! discovery channel whenever it changes, and keeps the latest announcement of every other
+//! live context. A worker thread per context receives announcements, answers newcomers with
+//! its own, and every 500 ms runs iceoryx2's dead-node cleanup and drops the participants whose
+//! announcer is gone, so a killed process leaves the graph within about a second. Every change,
+//! local or remote, triggers the graph guard conditions of the context's nodes.
+
+pub mod model;
+pub mod query;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use model::{key_hex, Endpoint, NodeEntry, Participant};
+
+use crate::entity::{Gid, GuardCondition};
+use crate::error::{Error, Result};
+use crate::transport::shm::{cleanup_dead_nodes, DiscoveryChannel, ShmContext};
+
+/// How often the worker checks which participants are still alive.
+const LIVENESS_PERIOD: Duration = Duration::from_millis(500);
+/// Longest a worker sleeps before looking at its stop flag again.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// Something that reacts to graph changes (a transient-local publisher delivering history to
+/// new subscriptions, a subscription recomputing which publishers are incompatible, ...).
+/// Called on the thread that noticed the change, with no graph lock held.
+pub trait GraphObserver: Send + Sync {
+    /// The topic or service name whose endpoints it cares about.
+    fn topic(&self) -> &str;
+    /// Endpoints on [`topic`](Self::topic) changed; `graph` is the new view.
+    fn graph_changed(&self, graph: &query::GraphView);
+}
+
+/// Names of every endpoint of a participant.
+fn endpoint_names(p: &Participant) -> impl Iterator<Item = String> + '_ {
+    p.nodes
+        .iter()
+        .flat_map(|n| n.endpoints.iter().map(|e| e.name.clone()))
+}
+
+/// Each endpoint's GID and name.
+fn endpoint_gids(p: &Participant) -> HashMap<[u8; 16], String> {
+    p.nodes
+        .iter()
+        .flat_map(|n| n.endpoints.iter().map(|e| (e.gid, e.name.clone())))
+        .collect()
+}
+
+/// Which topic and service names a change touched.
+#[derive(Default)]
+struct Touched(std::collections::HashSet<String>);
+
+impl Touched {
+    fn add(&mut self, p: &Participant) {
+        self.0.extend(endpoint_names(p));
+    }
+}
+
+struct Shared {
+    key: [u8; 16],
+    observers: Mutex<Vec<Weak<dyn GraphObserver>>>,
+    channel: DiscoveryChannel,
+    local: Mutex<Participant>,
+    peers: RwLock<HashMap<[u8; 16], Participant>>,
+    guards: Mutex<Vec<Weak<GuardCondition>>>,
+    stop: AtomicBool,
+    next_node_id: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Announces the local participant after a change made by `edit`, then wakes local waiters.
+    fn update_local(&self, edit: impl FnOnce(&mut Participant)) {
+        let mut touched = Touched::default();
+        {
+            let mut local = lock(&self.local);
+            let before = endpoint_gids(&local);
+            edit(&mut local);
+            let after = endpoint_gids(&local);
+            for (gid, name) in before.iter().chain(after.iter()) {
+                if before.get(gid) != after.get(gid) {
+                    touched.0.insert(name.clone());
+                }
+            }
+            local.version += 1;
+            if let Err(e) = self.channel.announce(&local.encode()) {
+                tracing::warn!(target: "rmw_shm_rs::graph", "cannot announce the local graph: {e}");
+            }
+        }
+        self.changed(&touched);
+    }
+
+    /// Tells observers and wakes graph guard conditions.
+    fn changed(&self, touched: &Touched) {
+        let observers: Vec<Arc<dyn GraphObserver>> = {
+            let mut list = lock(&self.observers);
+            list.retain(|o| o.strong_count() > 0);
+            list.iter()
+                .filter_map(Weak::upgrade)
+                .filter(|o| touched.0.contains(o.topic()))
+                .collect()
+        };
+        if !observers.is_empty() {
+            let view = self.view();
+            for o in observers {
+                o.graph_changed(&view);
+            }
+        }
+        self.trigger_guards();
+    }
+
+    fn view(&self) -> query::GraphView {
+        let mut participants = vec![lock(&self.local).clone()];
+        participants.extend(
+            self.peers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .cloned(),
+        );
+        query::GraphView { participants }
+    }
+
+    fn reannounce(&self) {
+        let local = lock(&self.local);
+        let _ = self.channel.announce(&local.encode());
+    }
+
+    fn trigger_guards(&self) {
+        let mut guards = lock(&self.guards);
+        guards.retain(|g| match g.upgrade() {
+            Some(g) => {
+                g.trigger();
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Takes in received announcements; returns (changed, a newcomer appeared).
+    fn receive(&self, touched: &mut Touched) -> (bool, bool) {
+        let (mut changed, mut newcomer) = (false, false);
+        self.channel.receive_all(|bytes| {
+            let Some(p) = Participant::decode(bytes) else {
+                tracing::debug!(target: "rmw_shm_rs::graph", "dropped a malformed announcement");
+                return;
+            };
+            if p.key == self.key {
+                return;
+            }
+            let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+            match peers.get(&p.key) {
+                None => {
+                    newcomer = true;
+                    changed = true;
+                    touched.add(&p);
+                    peers.insert(p.key, p);
+                }
+                Some(old) if p.version > old.version => {
+                    if old.nodes != p.nodes {
+                        changed = true;
+                        touched.add(old);
+                        touched.add(&p);
+                    }
+                    peers.insert(p.key, p);
+                }
+                Some(_) => {}
+            }
+        });
+        (changed, newcomer)
+    }
+
+    /// Removes participants whose announcer is gone; returns whether any was.
+    fn drop_dead(&self, touched: &mut Touched) -> bool {
+        cleanup_dead_nodes();
+        let live: std::collections::HashSet<String> =
+            self.channel.live_keys().into_iter().collect();
+        let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+        let before = peers.len();
+        peers.retain(|k, p| {
+            let alive = live.contains(&key_hex(k));
+            if !alive {
+                touched.add(p);
+            }
+            alive
+        });
+        self.channel.refresh();
+        peers.len() != before
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut last_liveness = Instant::now();
+        while !self.stop.load(Ordering::SeqCst) {
+            self.channel.wait(WAIT_SLICE);
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let mut touched = Touched::default();
+            let (mut changed, newcomer) = self.receive(&mut touched);
+            if newcomer {
+                self.reannounce();
+            }
+            if last_liveness.elapsed() >= LIVENESS_PERIOD {
+                changed |= self.drop_dead(&mut touched);
+                last_liveness = Instant::now();
+            }
+            if changed {
+                tracing::debug!(target: "rmw_shm_rs::graph", "graph changed");
+                self.changed(&touched);
+            }
+        }
+    }
+}
+
+/// A context's view of the graph and its part in it.
+pub struct Graph {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Graph {
+    /// Joins the domain's graph: announces an empty participant and starts the worker.
+    pub fn new(shm: &ShmContext) -> Result<Self> {
+        let key = Gid::new().0;
+        let channel = DiscoveryChannel::new(shm, &key_hex(&key))?;
+        let shared = Arc::new(Shared {
+            key,
+            observers: Mutex::new(Vec::new()),
+            channel,
+            local: Mutex::new(Participant {
+                key,
+                version: 0,
+                pid: std::process::id(),
+                nodes: Vec::new(),
+            }),
+            peers: RwLock::new(HashMap::new()),
+            guards: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            next_node_id: AtomicU64::new(1),
+        });
+        shared.update_local(|_| {});
+        let worker_shared = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("rmw_shm_rs-graph".into())
+            .spawn(move || worker_shared.run())
+            .map_err(|e| Error::Other(format!("cannot start the graph thread: {e}")))?;
+        Ok(Self {
+            shared,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Adds a node; it leaves the graph when the returned registration is dropped. `guard`
+    /// is triggered on every graph change.
+    pub fn add_node(
+        &self,
+        name: &str,
+        namespace: &str,
+        enclave: &str,
+        guard: &Arc<GuardCondition>,
+    ) -> NodeRegistration {
+        let id = self.shared.next_node_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.shared.guards).push(Arc::downgrade(guard));
+        self.shared.update_local(|p| {
+            p.nodes.push(NodeEntry {
+                id,
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+                enclave: enclave.to_owned(),
+                endpoints: Vec::new(),
+            })
+        });
+        NodeRegistration {
+            shared: Arc::downgrade(&self.shared),
+            id,
+        }
+    }
+
+    /// A consistent copy of the whole graph: this context first, then its peers.
+    pub fn view(&self) -> query::GraphView {
+        self.shared.view()
+    }
+
+    /// Registers `observer` for changes of the endpoints on its topic (dropped observers are
+    /// forgotten) and calls it once with the current graph.
+    pub fn observe(&self, observer: Weak<dyn GraphObserver>) {
+        if let Some(o) = observer.upgrade() {
+            o.graph_changed(&self.view());
+        }
+        lock(&self.shared.observers).push(observer);
+    }
+}
+
+impl Drop for Graph {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.channel.wake();
+        if let Some(w) = lock(&self.worker).take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A node's entry in the graph; removes it when dropped.
+pub struct NodeRegistration {
+    shared: Weak<Shared>,
+    id: u64,
+}
+
+impl NodeRegistration {
+    /// Adds an endpoint of this node; it leaves the graph when the registration is dropped.
+    pub fn add_endpoint(&self, endpoint: Endpoint) -> EndpointRegistration {
+        let gid = endpoint.gid;
+        if let Some(shared) = self.shared.upgrade() {
+            shared.update_local(|p| {
+                if let Some(n) = p.nodes.iter_mut().find(|n| n.id == self.id) {
+                    n.endpoints.push(endpoint);
+                }
+            });
+        }
+        EndpointRegistration {
+            shared: self.shared.clone(),
+            node: self.id,
+            gid,
+        }
+    }
+}
+
+impl Drop for NodeRegistration {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.update_local(|p| p.nodes.retain(|n| n.id != self.id));
+        }
+    }
+}
+
+/// An endpoint's entry in the graph; removes it when dropped.
+pub struct EndpointRegistration {
+    shared: Weak<Shared>,
+    node: u64,
+    gid: [u8; 16],
+}
+
+impl Drop for EndpointRegistration {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.update_local(|p| {
+                if let Some(n) = p.nodes.iter_mut().find(|n| n.id == self.node) {
+                    n.endpoints.retain(|e| e.gid != self.gid);
+                }
+            });
+        }
+    }
+}
