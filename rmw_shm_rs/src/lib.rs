@@ -10,6 +10,7 @@ pub mod cdr;
 pub mod entity;
 pub mod error;
 pub mod ffi;
+pub mod graph;
 pub mod log;
 pub mod sys;
 pub mod transport;

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
+use crate::graph::Graph;
 use crate::transport::shm::ShmContext;
 
 /// What `rmw_context_t::impl` points to.
@@ -11,6 +12,7 @@ pub struct Context {
     pub domain_id: usize,
     /// Security enclave name passed by rcl (informational).
     pub enclave: String,
+    graph: Graph,
     shm: ShmContext,
     shutdown: AtomicBool,
 }
@@ -18,10 +20,13 @@ pub struct Context {
 impl Context {
     /// Initializes the middleware for `domain_id`.
     pub fn new(domain_id: usize, enclave: String) -> Result<Self> {
+        let shm = ShmContext::new(domain_id)?;
+        let graph = Graph::new(&shm)?;
         Ok(Self {
             domain_id,
             enclave,
-            shm: ShmContext::new(domain_id)?,
+            graph,
+            shm,
             shutdown: AtomicBool::new(false),
         })
     }
@@ -29,6 +34,11 @@ impl Context {
     /// The shared-memory transport of this context.
     pub fn shm(&self) -> &ShmContext {
         &self.shm
+    }
+
+    /// The domain's graph as this context sees it, and its own part in it.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// Marks the context shut down (`rmw_shutdown`): no new entities.

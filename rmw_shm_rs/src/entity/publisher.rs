@@ -1,15 +1,17 @@
 //! Publishers: serialize once into a loaned shared-memory sample and send.
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::qos::{self, QosProfile};
+use super::qos::{self, Compatibility, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
+use crate::graph::model::{Endpoint, EndpointKind};
+use crate::graph::query::GraphView;
+use crate::graph::{EndpointRegistration, GraphObserver};
 use crate::transport::shm::{SampleHeader, ShmPublisher};
-use crate::typesupport::MessageRef;
-use crate::typesupport::MessageType;
+use crate::typesupport::{MessageRef, MessageType};
 
 /// What `rmw_publisher_t::data` points to.
 pub struct Publisher {
@@ -23,32 +25,54 @@ pub struct Publisher {
     pub qos: QosProfile,
     /// This publisher's GID.
     pub gid: Gid,
+    lifespan: u64,
+    _registration: EndpointRegistration,
     sequence: AtomicU64,
+    matched: AtomicUsize,
     shm: ShmPublisher,
 }
 
 impl Publisher {
-    /// Creates a publisher of `ty` on `topic`.
+    /// Creates a publisher of `ty` on `topic` and registers it in the graph.
     pub fn new(
         node: Arc<Node>,
         topic: &str,
         ty: Arc<MessageType>,
         requested: &QosProfile,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
         node.context.check_alive()?;
+        let qos = qos::resolve_publisher(requested);
         let ctx = node.context.shm();
         let service = ctx.topic_service_name(topic, ty.type_name(), ty.type_hash());
-        let shm = ShmPublisher::new(ctx, &service)?;
+        let shm = ShmPublisher::new(ctx, &service, qos.durability == qos::TRANSIENT_LOCAL)?;
         tracing::debug!(target: "rmw_shm_rs::path", topic, service, "publisher uses shared memory");
-        Ok(Self {
-            node,
+        let gid = Gid::new();
+        let registration = node.registration.add_endpoint(Endpoint::of_topic(
+            EndpointKind::Publisher,
+            topic,
+            &ty,
+            gid.0,
+            &qos,
+        ));
+        let publisher = Arc::new(Self {
             topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
+            lifespan: qos::finite_ns(&qos.lifespan).unwrap_or(0),
+            node,
             ty,
-            qos: qos::resolve(requested),
-            gid: Gid::new(),
+            qos,
+            gid,
+            _registration: registration,
             sequence: AtomicU64::new(0),
+            matched: AtomicUsize::new(0),
             shm,
-        })
+        });
+        let observer: Arc<dyn GraphObserver> = publisher.clone();
+        publisher
+            .node
+            .context
+            .graph()
+            .observe(Arc::downgrade(&observer));
+        Ok(publisher)
     }
 
     fn next_header(&self) -> SampleHeader {
@@ -56,6 +80,7 @@ impl Publisher {
             publisher_gid: self.gid.0,
             sequence: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: now_ns(),
+            lifespan: self.lifespan,
         }
     }
 
@@ -81,8 +106,28 @@ impl Publisher {
         })
     }
 
-    /// Number of subscriptions matched on the same topic and type.
+    /// Number of subscriptions on the same topic and type whose QoS is compatible, in every
+    /// process (from the graph).
     pub fn matched_subscriptions(&self) -> usize {
-        self.shm.matched_subscriptions()
+        self.matched.load(Ordering::SeqCst)
+    }
+}
+
+impl GraphObserver for Publisher {
+    fn topic(&self) -> &str {
+        self.topic.to_str().unwrap_or_default()
+    }
+
+    fn graph_changed(&self, graph: &GraphView) {
+        let matched = graph
+            .endpoints_on(EndpointKind::Subscription, self.topic())
+            .iter()
+            .filter(|(_, e)| e.same_type(&self.ty))
+            .filter(|(_, e)| {
+                qos::check_compatible(&self.qos, &(&e.qos).into()).0 != Compatibility::Error
+            })
+            .count();
+        self.matched.store(matched, Ordering::SeqCst);
+        self.shm.refresh();
     }
 }

@@ -34,14 +34,56 @@ const LIVELINESS_SYSTEM_DEFAULT: sys::rmw_qos_liveliness_policy_e =
 const LIVELINESS_BEST_AVAILABLE: sys::rmw_qos_liveliness_policy_e =
     sys::rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_BEST_AVAILABLE;
 
+/// `RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL`.
+pub const TRANSIENT_LOCAL: sys::rmw_qos_durability_policy_e =
+    sys::rmw_qos_durability_policy_e_RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+/// `RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT`.
+pub const BEST_EFFORT: sys::rmw_qos_reliability_policy_e =
+    sys::rmw_qos_reliability_policy_e_RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+
 /// Depth used for KEEP_LAST when the profile asks for the system default depth (0), as Fast
 /// DDS does.
 pub const DEFAULT_DEPTH: usize = 1;
 
-/// The profile an endpoint actually gets: SYSTEM_DEFAULT becomes KEEP_LAST / RELIABLE /
-/// VOLATILE / AUTOMATIC (rmw_fastrtps_cpp's defaults); BEST_AVAILABLE becomes RELIABLE,
-/// VOLATILE and AUTOMATIC (the strongest this transport offers today: TRANSIENT_LOCAL comes
-/// with the durability work); a KEEP_LAST depth of 0 becomes 1.
+/// The profile a publisher actually gets: SYSTEM_DEFAULT becomes KEEP_LAST / RELIABLE /
+/// VOLATILE / AUTOMATIC (rmw_fastrtps_cpp's defaults); BEST_AVAILABLE becomes the strongest
+/// offer, RELIABLE and TRANSIENT_LOCAL (as rmw_dds_common resolves it for publishers); a
+/// KEEP_LAST depth of 0 becomes 1.
+pub fn resolve_publisher(requested: &QosProfile) -> QosProfile {
+    let mut q = *requested;
+    if q.durability == DURABILITY_BEST_AVAILABLE {
+        q.durability = TRANSIENT_LOCAL;
+    }
+    resolve(&q)
+}
+
+/// The profile a subscription actually gets, given the QoS of the publishers already on its
+/// topic: BEST_AVAILABLE asks for RELIABLE (TRANSIENT_LOCAL) only when every such publisher
+/// offers it, so that it matches them all (rmw_dds_common's rule); other values as
+/// [`resolve_publisher`].
+pub fn resolve_subscription(requested: &QosProfile, publishers: &[QosProfile]) -> QosProfile {
+    let mut q = *requested;
+    if q.reliability == RELIABILITY_BEST_AVAILABLE {
+        q.reliability = if publishers.iter().all(|p| p.reliability == RELIABLE) {
+            RELIABLE
+        } else {
+            BEST_EFFORT
+        };
+    }
+    if q.durability == DURABILITY_BEST_AVAILABLE {
+        q.durability = if !publishers.is_empty()
+            && publishers.iter().all(|p| p.durability == TRANSIENT_LOCAL)
+        {
+            TRANSIENT_LOCAL
+        } else {
+            VOLATILE
+        };
+    }
+    resolve(&q)
+}
+
+/// SYSTEM_DEFAULT becomes KEEP_LAST / RELIABLE / VOLATILE / AUTOMATIC; a remaining
+/// BEST_AVAILABLE becomes RELIABLE / VOLATILE / AUTOMATIC (services and clients use this as is).
 pub fn resolve(requested: &QosProfile) -> QosProfile {
     let mut q = *requested;
     if q.history == HISTORY_SYSTEM_DEFAULT {
@@ -60,6 +102,12 @@ pub fn resolve(requested: &QosProfile) -> QosProfile {
         q.liveliness = LIVELINESS_AUTOMATIC;
     }
     q
+}
+
+/// A duration in nanoseconds, `None` for the default (zero) and for infinite durations.
+pub fn finite_ns(t: &sys::rmw_time_t) -> Option<u64> {
+    let ns = t.sec.checked_mul(1_000_000_000)?.checked_add(t.nsec)?;
+    (ns != 0 && ns < i64::MAX as u64).then_some(ns)
 }
 
 /// How many samples a subscription queues under `qos` (before the transport's clamp):
@@ -83,4 +131,156 @@ pub fn services_default() -> QosProfile {
         liveliness: LIVELINESS_AUTOMATIC,
         ..Default::default()
     }
+}
+
+/// Verdict of [`check_compatible`] (`rmw_qos_compatibility_type_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compatibility {
+    /// The pair matches.
+    Ok,
+    /// The pair may not match (a policy is SYSTEM_DEFAULT or UNKNOWN).
+    Warning,
+    /// The pair never matches.
+    Error,
+}
+
+fn time_is_default(t: &sys::rmw_time_t) -> bool {
+    t.sec == 0 && t.nsec == 0
+}
+
+fn time_less(a: &sys::rmw_time_t, b: &sys::rmw_time_t) -> bool {
+    (a.sec, a.nsec) < (b.sec, b.nsec)
+}
+
+fn unknown_name(value: u32, system_default: u32) -> &'static str {
+    if value == system_default {
+        "system_default"
+    } else {
+        "unknown"
+    }
+}
+
+/// Whether a publisher with `publisher` QoS and a subscription with `subscription` QoS match,
+/// with the verdicts and reason texts of rmw_fastrtps_cpp (rmw_dds_common's check, which
+/// follows the DDS request/offered rules of DDS 1.4 §2.2.3): errors for a best-effort publisher
+/// and reliable subscription, volatile publisher and transient-local subscription, deadlines and
+/// liveliness lease durations the publisher does not offer, automatic publisher liveliness with
+/// manual-by-topic subscription liveliness; warnings only when there is no error and a policy is
+/// SYSTEM_DEFAULT or UNKNOWN on one side.
+pub fn check_compatible(
+    publisher: &QosProfile,
+    subscription: &QosProfile,
+) -> (Compatibility, String) {
+    use sys::*;
+    let (p, s) = (publisher, subscription);
+    let mut verdict = Compatibility::Ok;
+    let mut reason = String::new();
+    let mut error = |text: &str| {
+        verdict = Compatibility::Error;
+        reason.push_str("ERROR: ");
+        reason.push_str(text);
+        reason.push(';');
+    };
+    let best_effort = rmw_qos_reliability_policy_e_RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+    let transient_local = rmw_qos_durability_policy_e_RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+    let automatic = LIVELINESS_AUTOMATIC;
+    let manual_by_topic = rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC;
+    if p.reliability == best_effort && s.reliability == RELIABLE {
+        error("Best effort publisher and reliable subscription");
+    }
+    if p.durability == VOLATILE && s.durability == transient_local {
+        error("Volatile publisher and transient local subscription");
+    }
+    let (pd, sd) = (&p.deadline, &s.deadline);
+    if time_is_default(pd) && !time_is_default(sd) {
+        error("Subscription has a deadline, but publisher does not");
+    }
+    if !time_is_default(pd) && !time_is_default(sd) && time_less(sd, pd) {
+        error("Subscription deadline is less than publisher deadline");
+    }
+    if p.liveliness == automatic && s.liveliness == manual_by_topic {
+        error("Publisher's liveliness is automatic and subscription's is manual by topic");
+    }
+    let (pl, sl) = (&p.liveliness_lease_duration, &s.liveliness_lease_duration);
+    if time_is_default(pl) && !time_is_default(sl) {
+        error("Subscription has a liveliness lease duration, but publisher does not");
+    }
+    if !time_is_default(pl) && !time_is_default(sl) && time_less(sl, pl) {
+        error("Subscription liveliness lease duration is less than publisher");
+    }
+    if verdict == Compatibility::Ok {
+        let mut warn = |text: String| {
+            verdict = Compatibility::Warning;
+            reason.push_str("WARNING: ");
+            reason.push_str(&text);
+            reason.push(';');
+        };
+        let rel_unknown = |v| {
+            v == RELIABILITY_SYSTEM_DEFAULT
+                || v == rmw_qos_reliability_policy_e_RMW_QOS_POLICY_RELIABILITY_UNKNOWN
+        };
+        let dur_unknown = |v| {
+            v == DURABILITY_SYSTEM_DEFAULT
+                || v == rmw_qos_durability_policy_e_RMW_QOS_POLICY_DURABILITY_UNKNOWN
+        };
+        let liv_unknown = |v| {
+            v == LIVELINESS_SYSTEM_DEFAULT
+                || v == rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_UNKNOWN
+        };
+        let rel = |v| unknown_name(v, RELIABILITY_SYSTEM_DEFAULT);
+        let dur = |v| unknown_name(v, DURABILITY_SYSTEM_DEFAULT);
+        let liv = |v| unknown_name(v, LIVELINESS_SYSTEM_DEFAULT);
+        if rel_unknown(p.reliability) && rel_unknown(s.reliability) {
+            warn(format!(
+                "Publisher reliability is {} and subscription reliability is {}",
+                rel(p.reliability),
+                rel(s.reliability)
+            ));
+        } else if rel_unknown(p.reliability) && s.reliability == RELIABLE {
+            warn(format!(
+                "Reliable subscription, but publisher is {}",
+                rel(p.reliability)
+            ));
+        } else if p.reliability == best_effort && rel_unknown(s.reliability) {
+            warn(format!(
+                "Best effort publisher, but subscription is {}",
+                rel(s.reliability)
+            ));
+        }
+        if dur_unknown(p.durability) && dur_unknown(s.durability) {
+            warn(format!(
+                "Publisher durabilty is {} and subscription durability is {}",
+                dur(p.durability),
+                dur(s.durability)
+            ));
+        } else if dur_unknown(p.durability) && s.durability == transient_local {
+            warn(format!(
+                "Transient local subscription, but publisher is {}",
+                dur(p.durability)
+            ));
+        } else if p.durability == VOLATILE && dur_unknown(s.durability) {
+            warn(format!(
+                "Volatile publisher, but subscription is {}",
+                dur(s.durability)
+            ));
+        }
+        if liv_unknown(p.liveliness) && liv_unknown(s.liveliness) {
+            warn(format!(
+                "Publisher liveliness is {} and subscription liveliness is {}",
+                liv(p.liveliness),
+                liv(s.liveliness)
+            ));
+        } else if liv_unknown(p.liveliness) && s.liveliness == manual_by_topic {
+            warn(format!(
+                "Subscription's liveliness is manual by topic, but publisher's is {}",
+                liv(p.liveliness)
+            ));
+        } else if p.liveliness == automatic && liv_unknown(s.liveliness) {
+            warn(format!(
+                "Publisher's liveliness is automatic, but subscription's is {}",
+                liv(s.liveliness)
+            ));
+        }
+    }
+    (verdict, reason)
 }

@@ -1,15 +1,18 @@
 //! Subscriptions: deserialize straight out of the received shared-memory sample.
 
+use std::collections::HashSet;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
-use super::qos::{self, QosProfile};
+use super::qos::{self, Compatibility, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
-use crate::transport::shm::{ShmSubscriber, WakeupFd};
-use crate::typesupport::MessageMut;
-use crate::typesupport::MessageType;
+use crate::graph::model::{Endpoint, EndpointKind};
+use crate::graph::query::GraphView;
+use crate::graph::{EndpointRegistration, GraphObserver};
+use crate::transport::shm::{SampleHeader, ShmSubscriber, WakeupFd};
+use crate::typesupport::{MessageMut, MessageType};
 
 /// What `rmw_message_info_t` reports about a taken message.
 #[derive(Debug, Clone, Copy)]
@@ -38,55 +41,103 @@ pub struct Subscription {
     pub qos: QosProfile,
     /// This subscription's GID.
     pub gid: Gid,
+    _registration: EndpointRegistration,
     received: AtomicU64,
+    matched: AtomicUsize,
+    /// Publishers whose QoS does not match ours: their samples are dropped, never delivered.
+    incompatible: RwLock<HashSet<[u8; 16]>>,
     shm: ShmSubscriber,
 }
 
 impl Subscription {
-    /// Creates a subscription of `ty` on `topic`.
+    /// Creates a subscription of `ty` on `topic` and registers it in the graph.
     pub fn new(
         node: Arc<Node>,
         topic: &str,
         ty: Arc<MessageType>,
         requested: &QosProfile,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
         node.context.check_alive()?;
-        let qos = qos::resolve(requested);
+        let publishers: Vec<QosProfile> = node
+            .context
+            .graph()
+            .view()
+            .endpoints_on(EndpointKind::Publisher, topic)
+            .iter()
+            .filter(|(_, e)| e.same_type(&ty))
+            .map(|(_, e)| (&e.qos).into())
+            .collect();
+        let qos = qos::resolve_subscription(requested, &publishers);
         let ctx = node.context.shm();
         let service = ctx.topic_service_name(topic, ty.type_name(), ty.type_hash());
-        let shm = ShmSubscriber::new(ctx, &service, qos::queue_depth(&qos))?;
-        tracing::debug!(target: "rmw_shm_rs::path", topic, service, "subscription uses shared memory");
-        Ok(Self {
-            node,
+        let transient = qos.durability == qos::TRANSIENT_LOCAL;
+        let shm = ShmSubscriber::new(ctx, &service, qos::queue_depth(&qos), transient)?;
+        tracing::debug!(target: "rmw_shm_rs::path", topic, service, transient, "subscription uses shared memory");
+        let gid = Gid::new();
+        let registration = node.registration.add_endpoint(Endpoint::of_topic(
+            EndpointKind::Subscription,
+            topic,
+            &ty,
+            gid.0,
+            &qos,
+        ));
+        let sub = Arc::new(Self {
             topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
+            node,
             ty,
             qos,
-            gid: Gid::new(),
+            gid,
+            _registration: registration,
             received: AtomicU64::new(0),
+            matched: AtomicUsize::new(0),
+            incompatible: RwLock::new(HashSet::new()),
             shm,
-        })
+        });
+        let observer: Arc<dyn GraphObserver> = sub.clone();
+        sub.node.context.graph().observe(Arc::downgrade(&observer));
+        Ok(sub)
     }
 
-    /// Takes the oldest waiting message and hands its CDR bytes to `read`; `Ok(None)` when
-    /// nothing is waiting.
+    /// Whether a sample may be delivered: its publisher's QoS matches ours and it has not
+    /// outlived the publisher's lifespan.
+    fn deliverable(&self, header: &SampleHeader, now: i64) -> bool {
+        if header.lifespan != 0
+            && now.saturating_sub(header.source_timestamp) > header.lifespan as i64
+        {
+            return false;
+        }
+        let incompatible = self.incompatible.read().unwrap_or_else(|e| e.into_inner());
+        incompatible.is_empty() || !incompatible.contains(&header.publisher_gid)
+    }
+
+    /// Takes the oldest deliverable message and hands its CDR bytes to `read`; `Ok(None)`
+    /// when nothing is waiting. Samples that may not be delivered are dropped on the way.
     pub fn take_with<R>(
         &self,
         read: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<(R, TakenInfo)>> {
+        let mut read = Some(read);
         self.shm.take(|bytes, header| {
+            let now = now_ns();
+            if !self.deliverable(header, now) {
+                return Ok(None);
+            }
+            let read = read
+                .take()
+                .ok_or_else(|| Error::Other("take: reader used twice".into()))?;
             let value = read(bytes)?;
             let info = TakenInfo {
                 publisher_gid: header.publisher_gid,
                 publication_sequence: header.sequence,
                 reception_sequence: self.received.fetch_add(1, Ordering::Relaxed) + 1,
                 source_timestamp: header.source_timestamp,
-                received_timestamp: now_ns(),
+                received_timestamp: now,
             };
-            Ok((value, info))
+            Ok(Some((value, info)))
         })
     }
 
-    /// Takes the oldest waiting message into `msg`.
+    /// Takes the oldest deliverable message into `msg`.
     pub fn take(&self, msg: &mut MessageMut<'_>) -> Result<Option<TakenInfo>> {
         Ok(self
             .take_with(|bytes| msg.deserialize(bytes))?
@@ -108,8 +159,31 @@ impl Subscription {
         self.shm.wakeup_fd()
     }
 
-    /// Number of publishers matched on the same topic and type.
+    /// Number of publishers on the same topic and type whose QoS is compatible, in every
+    /// process (from the graph).
     pub fn matched_publishers(&self) -> usize {
-        self.shm.matched_publishers()
+        self.matched.load(Ordering::SeqCst)
+    }
+}
+
+impl GraphObserver for Subscription {
+    fn topic(&self) -> &str {
+        self.topic.to_str().unwrap_or_default()
+    }
+
+    fn graph_changed(&self, graph: &GraphView) {
+        let (mut matched, mut incompatible) = (0, HashSet::new());
+        for (_, e) in graph.endpoints_on(EndpointKind::Publisher, self.topic()) {
+            if !e.same_type(&self.ty) {
+                continue;
+            }
+            if qos::check_compatible(&(&e.qos).into(), &self.qos).0 == Compatibility::Error {
+                incompatible.insert(e.gid);
+            } else {
+                matched += 1;
+            }
+        }
+        self.matched.store(matched, Ordering::SeqCst);
+        *self.incompatible.write().unwrap_or_else(|e| e.into_inner()) = incompatible;
     }
 }

@@ -9,10 +9,9 @@ use super::handles::{
 use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::Client;
-use crate::error::Error;
 use crate::rmw_export;
 use crate::sys::*;
-use crate::typesupport::service_type;
+use crate::typesupport::{service_type, MessageMut, MessageRef};
 
 rmw_export! {
     /// Creates a service client (rmw/rmw.h).
@@ -82,37 +81,58 @@ rmw_export! {
 }
 
 rmw_export! {
-    /// Unsupported until the request/response transport lands.
+    /// Sends a request to the servers of the service (rmw/rmw.h); `sequence_id` gets its
+    /// sequence number (1, 2, ... per client). Fails when too many requests of this client
+    /// wait for a response (RMW_SHM_RS_MAX_PENDING_REQUESTS).
     fn rmw_send_request(client: *const rmw_client_t, ros_request: *const c_void, sequence_id: *mut i64) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
-        unsafe { entity(client)? };
+        let c = unsafe { entity(client)? };
         non_null(ros_request, "ros_request")?;
         non_null(sequence_id, "sequence_id")?;
-        Err(Error::Unsupported("service requests (request/response transport not implemented yet)".into()))
+        // SAFETY: rcl passes an initialized request message of the client's type.
+        let msg = unsafe { MessageRef::new(ros_request, &c.ty.request) };
+        let seq = c.send_request(&msg)?;
+        // SAFETY: non-null caller-owned out-argument (checked above).
+        unsafe { write_out(sequence_id, "sequence_id", seq) }
     }
 }
 
 rmw_export! {
-    /// No response can arrive before requests are supported: `taken` is false.
+    /// Takes a response to one of this client's requests, if any (rmw/rmw.h);
+    /// `request_header` gets this client's GID and the sequence number of the request it
+    /// answers.
     fn rmw_take_response(client: *const rmw_client_t, request_header: *mut rmw_service_info_t, ros_response: *mut c_void, taken: *mut bool) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
-        unsafe { entity(client)? };
+        let c = unsafe { entity(client)? };
         non_null(request_header, "request_header")?;
         non_null(ros_response, "ros_response")?;
-        // SAFETY: an rmw out-argument, null or caller-owned storage.
-        unsafe { write_out(taken, "taken", false) }
+        non_null(taken, "taken")?;
+        // SAFETY: rcl passes an initialized response message of the client's type.
+        let mut msg = unsafe { MessageMut::new(ros_response, &c.ty.response) };
+        let info = c.take_response(&mut msg)?;
+        // SAFETY: non-null caller-owned out-arguments (checked above).
+        unsafe {
+            *taken = info.is_some();
+            if let Some(info) = info {
+                *request_header = info;
+            }
+        }
+        Ok(())
     }
 }
 
 rmw_export! {
-    /// No server is reported available before requests are supported (rmw/rmw.h).
+    /// Whether a server of the client's service name and type exists in the domain
+    /// (rmw/rmw.h). When true, the next request reaches it: the client is already connected.
+    /// A server whose process died stops counting within about 250 ms (dead-node cleanup).
     fn rmw_service_server_is_available(node: *const rmw_node_t, client: *const rmw_client_t, is_available: *mut bool) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
-        unsafe {
+        let c = unsafe {
             entity(node)?;
-            entity(client)?;
-        }
-        // SAFETY: an rmw out-argument, null or caller-owned storage.
-        unsafe { write_out(is_available, "is_available", false) }
+            entity(client)?
+        };
+        non_null(is_available, "is_available")?;
+        // SAFETY: an rmw out-argument, checked non-null.
+        unsafe { write_out(is_available, "is_available", c.server_is_available()) }
     }
 }

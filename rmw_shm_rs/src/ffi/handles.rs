@@ -66,8 +66,19 @@ pub unsafe fn check_identifier(id: *const c_char, what: &'static str) -> Result<
     }
 }
 
+/// The types a C handle's `data` may point to. Keeps [`into_data`] from storing, say, an
+/// `Arc<Arc<Publisher>>` that [`borrow_data`] would then read as a `Publisher`.
+pub trait Entity {}
+impl Entity for Context {}
+impl Entity for Node {}
+impl Entity for Publisher {}
+impl Entity for Subscription {}
+impl Entity for Service {}
+impl Entity for Client {}
+impl Entity for GuardCondition {}
+
 /// Stores an entity in a C handle's `data` field.
-pub fn into_data<T>(entity: Arc<T>) -> *mut c_void {
+pub fn into_data<T: Entity>(entity: Arc<T>) -> *mut c_void {
     Arc::into_raw(entity).cast_mut().cast()
 }
 
@@ -75,7 +86,7 @@ pub fn into_data<T>(entity: Arc<T>) -> *mut c_void {
 ///
 /// # Safety
 /// `data` came from `into_data::<T>` and is not used afterwards.
-pub unsafe fn take_data<T>(data: *mut c_void) -> Arc<T> {
+pub unsafe fn take_data<T: Entity>(data: *mut c_void) -> Arc<T> {
     // SAFETY: guaranteed by the caller.
     unsafe { Arc::from_raw(data.cast_const().cast::<T>()) }
 }
@@ -84,7 +95,7 @@ pub unsafe fn take_data<T>(data: *mut c_void) -> Arc<T> {
 ///
 /// # Safety
 /// `data` is null or came from `into_data::<T>` and is alive for `'a`.
-pub unsafe fn borrow_data<'a, T>(data: *const c_void, what: &str) -> Result<&'a T> {
+pub unsafe fn borrow_data<'a, T: Entity>(data: *const c_void, what: &str) -> Result<&'a T> {
     non_null(data, what)?;
     // SAFETY: guaranteed by the caller.
     Ok(unsafe { &*data.cast::<T>() })
@@ -94,7 +105,7 @@ pub unsafe fn borrow_data<'a, T>(data: *const c_void, what: &str) -> Result<&'a 
 ///
 /// # Safety
 /// As for [`borrow_data`].
-pub unsafe fn clone_data<T>(data: *const c_void, what: &str) -> Result<Arc<T>> {
+pub unsafe fn clone_data<T: Entity>(data: *const c_void, what: &str) -> Result<Arc<T>> {
     non_null(data, what)?;
     // SAFETY: guaranteed by the caller: `data` is a live `Arc::into_raw` pointer.
     unsafe {
@@ -106,7 +117,7 @@ pub unsafe fn clone_data<T>(data: *const c_void, what: &str) -> Result<Arc<T>> {
 /// A C handle struct with an implementation identifier and a `data` pointer to its entity.
 pub trait Shell {
     /// The entity `data` points to.
-    type Entity;
+    type Entity: Entity;
     /// What the handle is called in error messages.
     const WHAT: &'static str;
     /// The handle's `implementation_identifier`.

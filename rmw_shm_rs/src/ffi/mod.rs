@@ -6,9 +6,11 @@ pub mod guard;
 pub mod handles;
 
 pub mod client;
+pub mod graph;
 pub mod init;
 pub mod node;
 pub mod publisher;
+pub mod qos;
 pub mod serialize;
 pub mod service;
 mod strings;

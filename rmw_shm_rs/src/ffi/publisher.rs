@@ -1,7 +1,6 @@
 //! rmw/rmw.h publishers.
 
 use std::ffi::{c_char, c_int, c_void, CString};
-use std::sync::Arc;
 
 use super::handles::{
     entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
@@ -57,7 +56,7 @@ rmw_export! {
         validate_topic(topic, qos)?;
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
-        let publisher = Arc::new(Publisher::new(node, topic, ty, qos)?);
+        let publisher = Publisher::new(node, topic, ty, qos)?;
         Ok(Box::into_raw(Box::new(rmw_publisher_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             topic_name: publisher.topic.as_ptr(),

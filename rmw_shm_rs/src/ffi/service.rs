@@ -9,10 +9,9 @@ use super::handles::{
 use super::node::check_node;
 use super::publisher::validate_topic;
 use crate::entity::Service;
-use crate::error::Error;
 use crate::rmw_export;
 use crate::sys::*;
-use crate::typesupport::service_type;
+use crate::typesupport::{service_type, MessageMut, MessageRef};
 
 rmw_export! {
     /// Creates a service server (rmw/rmw.h).
@@ -72,25 +71,41 @@ rmw_export! {
 }
 
 rmw_export! {
-    /// No request has arrived: request transport is not implemented yet (docs/capabilities.md),
-    /// so `taken` is always false.
+    /// Takes the oldest waiting request, if any (rmw/rmw.h); `request_header` gets the client's
+    /// GID (as `rmw_get_gid_for_client` returns it), the request's sequence number and the
+    /// source and received timestamps. The request waits for `rmw_send_response`.
     fn rmw_take_request(service: *const rmw_service_t, request_header: *mut rmw_service_info_t, ros_request: *mut c_void, taken: *mut bool) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
-        unsafe { entity(service)? };
+        let s = unsafe { entity(service)? };
         non_null(request_header, "request_header")?;
         non_null(ros_request, "ros_request")?;
-        // SAFETY: an rmw out-argument, null or caller-owned storage.
-        unsafe { write_out(taken, "taken", false) }
+        non_null(taken, "taken")?;
+        // SAFETY: rcl passes an initialized request message of the service's type.
+        let mut msg = unsafe { MessageMut::new(ros_request, &s.ty.request) };
+        let info = s.take_request(&mut msg)?;
+        // SAFETY: non-null caller-owned out-arguments (checked above).
+        unsafe {
+            *taken = info.is_some();
+            if let Some(info) = info {
+                *request_header = info;
+            }
+        }
+        Ok(())
     }
 }
 
 rmw_export! {
-    /// Unsupported until the request/response transport lands.
+    /// Sends the response to request `request_header` to the client that sent it, and only to
+    /// it (rmw/rmw.h). A client that is gone is not an error; a request id that was never taken
+    /// or was already answered is.
     fn rmw_send_response(service: *const rmw_service_t, request_header: *mut rmw_request_id_t, ros_response: *mut c_void) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
-        unsafe { entity(service)? };
+        let s = unsafe { entity(service)? };
         non_null(request_header, "request_header")?;
         non_null(ros_response, "ros_response")?;
-        Err(Error::Unsupported("service responses (request/response transport not implemented yet)".into()))
+        // SAFETY: non-null caller-owned request id; rcl passes an initialized response
+        // message of the service's type.
+        let (id, msg) = unsafe { (*request_header, MessageRef::new(ros_response, &s.ty.response)) };
+        s.send_response(&id, &msg)
     }
 }

@@ -1,7 +1,6 @@
 //! rmw/rmw.h subscriptions and takes.
 
 use std::ffi::{c_char, c_void};
-use std::sync::Arc;
 
 use super::handles::{
     entity, entity_arc, into_data, non_null, str_arg, take_data, write_out, IDENTIFIER,
@@ -48,7 +47,7 @@ rmw_export! {
         validate_topic(topic, qos)?;
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
-        let sub = Arc::new(Subscription::new(node, topic, ty, qos)?);
+        let sub = Subscription::new(node, topic, ty, qos)?;
         Ok(Box::into_raw(Box::new(rmw_subscription_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             topic_name: sub.topic.as_ptr(),

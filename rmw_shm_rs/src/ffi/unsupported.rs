@@ -49,21 +49,6 @@ unsupported! {
     fn rmw_service_set_on_new_request_callback(service: *mut rmw_service_t, callback: rmw_event_callback_t, user_data: *const c_void) [service] "listener callbacks (rclcpp events executor) are not implemented yet";
     fn rmw_client_set_on_new_response_callback(client: *mut rmw_client_t, callback: rmw_event_callback_t, user_data: *const c_void) [client] "listener callbacks (rclcpp events executor) are not implemented yet";
     fn rmw_publisher_assert_liveliness(publisher: *const rmw_publisher_t) [publisher] "manual liveliness is not implemented yet";
-    fn rmw_qos_profile_check_compatible(publisher_profile: rmw_qos_profile_t, subscription_profile: rmw_qos_profile_t, compatibility: *mut rmw_qos_compatibility_type_t, reason: *mut c_char, reason_size: usize) [] "QoS compatibility checks are not implemented yet";
-    fn rmw_count_publishers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
-    fn rmw_count_subscribers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
-    fn rmw_count_services(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
-    fn rmw_count_clients(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) [node] "graph introspection is not implemented yet";
-    fn rmw_get_node_names(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_node_names_with_enclaves(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t, enclaves: *mut rcutils_string_array_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_topic_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_service_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_publisher_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_subscriber_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_service_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_client_names_and_types_by_node(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, service_names_and_types: *mut rmw_names_and_types_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_publishers_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, publishers_info: *mut rmw_topic_endpoint_info_array_t) [node] "graph introspection is not implemented yet";
-    fn rmw_get_subscriptions_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, subscriptions_info: *mut rmw_topic_endpoint_info_array_t) [node] "graph introspection is not implemented yet";
 }
 
 rmw_export! {

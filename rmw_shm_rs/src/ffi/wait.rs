@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::handles::{borrow_data, entity, into_data, take_data, IDENTIFIER};
-use crate::entity::{GuardCondition, Subscription};
+use crate::entity::{Client, GuardCondition, Service, Subscription};
 use crate::error::Result;
 use crate::rmw_export;
 use crate::sys::*;
@@ -13,6 +13,8 @@ use crate::wait::Waitables;
 
 /// What `rmw_wait_set_t::data` points to. Waits keep no state between calls.
 struct WaitSet;
+
+impl super::handles::Entity for WaitSet {}
 
 rmw_export! {
     /// Creates a wait set (rmw/rmw.h). `max_conditions` is not needed: waits allocate nothing
@@ -69,9 +71,10 @@ fn clear(slots: &mut [*mut c_void]) {
 }
 
 rmw_export! {
-    /// Waits until a subscription has data or a guard condition is triggered, or the timeout
-    /// passes (null: forever; zero: poll once). Entries that are not ready are set to null;
-    /// RMW_RET_TIMEOUT when none is. Services, clients and events are never ready yet.
+    /// Waits until a subscription has data, a service a request, a client a response, or a
+    /// guard condition is triggered, or the timeout passes (null: forever; zero: poll once).
+    /// Entries that are not ready are set to null; RMW_RET_TIMEOUT when none is. Events are
+    /// never ready yet.
     fn rmw_wait(
         subscriptions: *mut rmw_subscriptions_t,
         guard_conditions: *mut rmw_guard_conditions_t,
@@ -105,9 +108,11 @@ rmw_export! {
             subscriptions: subs.iter().map(|p| unsafe { borrow_data::<Subscription>(*p, "subscription").ok() }).collect(),
             // SAFETY: non-null entries are live `Arc<GuardCondition>` data pointers.
             guard_conditions: gcs.iter().map(|p| unsafe { borrow_data::<GuardCondition>(*p, "guard condition").ok() }).collect(),
+            // SAFETY: non-null entries are live `Arc<Service>` data pointers.
+            services: srvs.iter().map(|p| unsafe { borrow_data::<Service>(*p, "service").ok() }).collect(),
+            // SAFETY: non-null entries are live `Arc<Client>` data pointers.
+            clients: clis.iter().map(|p| unsafe { borrow_data::<Client>(*p, "client").ok() }).collect(),
         };
-        clear(srvs);
-        clear(clis);
         clear(evs);
         let result = waitables.wait(timeout);
         drop(waitables);
@@ -118,9 +123,15 @@ rmw_export! {
                         *slot = std::ptr::null_mut();
                     }
                 }
-                for (slot, r) in gcs.iter_mut().zip(&ready.guard_conditions) {
-                    if !r {
-                        *slot = std::ptr::null_mut();
+                for (slots, ready) in [
+                    (&mut *gcs, &ready.guard_conditions),
+                    (&mut *srvs, &ready.services),
+                    (&mut *clis, &ready.clients),
+                ] {
+                    for (slot, r) in slots.iter_mut().zip(ready) {
+                        if !r {
+                            *slot = std::ptr::null_mut();
+                        }
                     }
                 }
                 Ok(())
@@ -128,6 +139,8 @@ rmw_export! {
             Err(e) => {
                 clear(subs);
                 clear(gcs);
+                clear(srvs);
+                clear(clis);
                 Err(e)
             }
         }

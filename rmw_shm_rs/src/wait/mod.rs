@@ -1,9 +1,10 @@
-//! `rmw_wait`: block until a subscription has data or a guard condition is triggered, without
-//! busy-polling.
+//! `rmw_wait`: block until a subscription has data, a service a request, a client a response, or
+//! a guard condition is triggered, without busy-polling.
 //!
 //! Every waitable owns a file descriptor that becomes readable when it may have become ready
-//! (a subscription's iceoryx2 listener, a guard condition's eventfd). A wait round first drains
-//! those wake-ups, then checks the real state (samples queued, trigger flag), and only if
+//! (an iceoryx2 listener for subscriptions, services and clients, a guard condition's eventfd).
+//! A wait round first drains those wake-ups, then checks the real state (samples, requests or
+//! responses queued, trigger flag), and only if
 //! nothing is ready sleeps in `poll(2)` on all descriptors. Because draining happens before the
 //! check, a publish or trigger that lands after the check leaves its descriptor readable and
 //! ends the `poll`: no wake-up is lost. Nothing is allocated per wait set: rclpy creates and
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
-use crate::entity::{GuardCondition, Subscription};
+use crate::entity::{Client, GuardCondition, Service, Subscription};
 use crate::error::{Error, Result};
 
 /// What `rmw_wait` waits on, borrowed for one call. `None` entries (null pointers in rcl's
@@ -23,6 +24,10 @@ pub struct Waitables<'a> {
     pub subscriptions: Vec<Option<&'a Subscription>>,
     /// Guard conditions, in the caller's order.
     pub guard_conditions: Vec<Option<&'a GuardCondition>>,
+    /// Service servers, in the caller's order.
+    pub services: Vec<Option<&'a Service>>,
+    /// Service clients, in the caller's order.
+    pub clients: Vec<Option<&'a Client>>,
 }
 
 /// Which entries are ready, in the same order as [`Waitables`].
@@ -32,6 +37,10 @@ pub struct Ready {
     pub subscriptions: Vec<bool>,
     /// Per guard condition (their triggers are consumed).
     pub guard_conditions: Vec<bool>,
+    /// Per service: a request is waiting.
+    pub services: Vec<bool>,
+    /// Per client: a response is waiting.
+    pub clients: Vec<bool>,
 }
 
 impl Ready {
@@ -39,6 +48,8 @@ impl Ready {
         self.subscriptions
             .iter()
             .chain(&self.guard_conditions)
+            .chain(&self.services)
+            .chain(&self.clients)
             .any(|r| *r)
     }
 }
@@ -53,6 +64,14 @@ impl Waitables<'_> {
             .iter()
             .flatten()
             .for_each(|g| g.drain_wakeups());
+        self.services
+            .iter()
+            .flatten()
+            .for_each(|s| s.drain_wakeups());
+        self.clients
+            .iter()
+            .flatten()
+            .for_each(|c| c.drain_wakeups());
     }
 
     fn check(&self) -> Ready {
@@ -67,6 +86,16 @@ impl Waitables<'_> {
                 .iter()
                 .map(|g| g.is_some_and(|g| g.is_triggered()))
                 .collect(),
+            services: self
+                .services
+                .iter()
+                .map(|s| s.is_some_and(|s| s.has_requests()))
+                .collect(),
+            clients: self
+                .clients
+                .iter()
+                .map(|c| c.is_some_and(|c| c.has_response()))
+                .collect(),
         }
     }
 
@@ -77,9 +106,20 @@ impl Waitables<'_> {
             .flatten()
             .filter_map(|s| s.wakeup_fd())
             .collect();
-        let mut fds: Vec<PollFd<'_>> =
-            Vec::with_capacity(listeners.len() + self.guard_conditions.len());
+        let service_listeners: Vec<_> = self
+            .services
+            .iter()
+            .flatten()
+            .filter_map(|s| s.wakeup_fd())
+            .chain(self.clients.iter().flatten().filter_map(|c| c.wakeup_fd()))
+            .collect();
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(
+            listeners.len() + service_listeners.len() + self.guard_conditions.len(),
+        );
         for l in &listeners {
+            fds.push(PollFd::new(l, PollFlags::IN));
+        }
+        for l in &service_listeners {
             fds.push(PollFd::new(l, PollFlags::IN));
         }
         for g in self.guard_conditions.iter().flatten() {

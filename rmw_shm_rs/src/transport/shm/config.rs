@@ -6,6 +6,7 @@
 
 use iceoryx2::prelude::*;
 
+use super::request_response::{RequestHeader, RequestResponseFactory, ResponseHeader};
 use super::{SampleHeader, Svc};
 use crate::error::{Error, Result};
 
@@ -45,6 +46,42 @@ impl TopicLimits {
     }
 }
 
+/// Service-wide maxima of one ROS service (request/response). Environment variables override
+/// the defaults; every process on a host must use the same values.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceLimits {
+    /// Servers per service name and type (`RMW_SHM_RS_MAX_SERVERS`, default 4). A client's
+    /// request goes to every server.
+    pub max_servers: usize,
+    /// Clients per service name and type (`RMW_SHM_RS_MAX_CLIENTS`, default 32).
+    pub max_clients: usize,
+    /// Requests one client may have waiting for a response (`RMW_SHM_RS_MAX_PENDING_REQUESTS`,
+    /// default 16). A request is pending from `rmw_send_request` until its response is taken
+    /// or its server drops it; a server holds at most this many unanswered requests per
+    /// client. `rmw_send_request` fails with a message naming the limit when it is reached.
+    pub max_pending: usize,
+    /// Response buffers per server (`RMW_SHM_RS_MAX_RESPONSES_IN_FLIGHT`, default 128):
+    /// responses sent but not yet taken by their clients. `rmw_send_response` fails when all
+    /// are in use.
+    pub max_responses_in_flight: usize,
+    /// Processes (iceoryx2 nodes) per service: [`TopicLimits::max_nodes`].
+    pub max_nodes: usize,
+}
+
+impl ServiceLimits {
+    /// The limits in force, read once per process.
+    pub fn get() -> ServiceLimits {
+        static LIMITS: std::sync::OnceLock<ServiceLimits> = std::sync::OnceLock::new();
+        *LIMITS.get_or_init(|| ServiceLimits {
+            max_servers: env_usize("RMW_SHM_RS_MAX_SERVERS", 4),
+            max_clients: env_usize("RMW_SHM_RS_MAX_CLIENTS", 32),
+            max_pending: env_usize("RMW_SHM_RS_MAX_PENDING_REQUESTS", 16),
+            max_responses_in_flight: env_usize("RMW_SHM_RS_MAX_RESPONSES_IN_FLIGHT", 128),
+            max_nodes: TopicLimits::get().max_nodes,
+        })
+    }
+}
+
 pub(super) type PubSubFactory =
     iceoryx2::service::port_factory::publish_subscribe::PortFactory<Svc, [u8], SampleHeader>;
 pub(super) type EventFactory = iceoryx2::service::port_factory::event::PortFactory<Svc>;
@@ -70,10 +107,18 @@ fn with_retry<T, E: std::fmt::Debug>(
     Err(Error::Transport(format!("{what}: {last}")))
 }
 
-/// Opens (or creates) the data service of a topic.
-pub(super) fn open_pubsub(node: &Node<Svc>, name: &str) -> Result<PubSubFactory> {
+/// Opens (or creates) the data service of a topic: the volatile one, or with `transient` the
+/// transient-local one, whose publishers keep up to [`TopicLimits::max_depth`] samples as
+/// history for late-joining subscriptions (`name` + `/tl`).
+pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, transient: bool) -> Result<PubSubFactory> {
     let l = TopicLimits::get();
-    let service_name = super::service_name(name)?;
+    let name = if transient {
+        format!("{name}/tl")
+    } else {
+        name.to_owned()
+    };
+    let service_name = super::service_name(&name)?;
+    let history = if transient { l.max_depth } else { 0 };
     with_retry(
         &format!("cannot open the shared-memory service '{name}'"),
         || {
@@ -85,7 +130,7 @@ pub(super) fn open_pubsub(node: &Node<Svc>, name: &str) -> Result<PubSubFactory>
                 .max_nodes(l.max_nodes)
                 .subscriber_max_buffer_size(l.max_depth)
                 .subscriber_max_borrowed_samples(2)
-                .history_size(0)
+                .history_size(history)
                 // KEEP_LAST: a full subscription queue drops its oldest sample, as a DDS reader's
                 // history does.
                 .enable_safe_overflow(true)
@@ -105,6 +150,62 @@ pub(super) fn open_event(node: &Node<Svc>, name: &str) -> Result<EventFactory> {
                 .event()
                 .max_notifiers(l.max_publishers)
                 .max_listeners(l.max_subscriptions)
+                .max_nodes(l.max_nodes)
+                .open_or_create()
+        },
+    )
+}
+
+/// Opens (or creates) the request-response service of a ROS service.
+pub(super) fn open_request_response(
+    node: &Node<Svc>,
+    name: &str,
+) -> Result<RequestResponseFactory> {
+    let l = ServiceLimits::get();
+    let service_name = super::service_name(name)?;
+    with_retry(
+        &format!("cannot open the shared-memory service '{name}'"),
+        || {
+            node.service_builder(&service_name)
+                .request_response::<[u8], [u8]>()
+                .request_user_header::<RequestHeader>()
+                .response_user_header::<ResponseHeader>()
+                .max_servers(l.max_servers)
+                .max_clients(l.max_clients)
+                .max_nodes(l.max_nodes)
+                .max_active_requests_per_client(l.max_pending)
+                .max_loaned_requests(2)
+                // One response per request; a stale one in a reused channel is overwritten.
+                .max_response_buffer_size(1)
+                .enable_safe_overflow_for_responses(true)
+                .max_borrowed_responses_per_pending_response(1)
+                // A client never has more requests in a server's queue than it may have
+                // pending, so this never drops one; it only keeps a slow server from blocking.
+                .enable_safe_overflow_for_requests(true)
+                // A request whose client stopped waiting (destroyed, dead) is skipped.
+                .enable_fire_and_forget_requests(false)
+                .open_or_create()
+        },
+    )
+}
+
+/// Opens (or creates) one of the two wake-up event services of a ROS service: `suffix` `rq`
+/// (clients notify servers of requests) or `rs` (servers notify clients of responses).
+pub(super) fn open_service_event(
+    node: &Node<Svc>,
+    name: &str,
+    suffix: &str,
+) -> Result<EventFactory> {
+    let l = ServiceLimits::get();
+    let service_name = super::service_name(&format!("{name}#{suffix}"))?;
+    let most = l.max_servers.max(l.max_clients);
+    with_retry(
+        &format!("cannot open the event service '{name}#{suffix}'"),
+        || {
+            node.service_builder(&service_name)
+                .event()
+                .max_notifiers(most)
+                .max_listeners(most)
                 .max_nodes(l.max_nodes)
                 .open_or_create()
         },

@@ -9,13 +9,19 @@
 //! receives bytes of a type it cannot decode.
 
 mod config;
+mod discovery;
 mod lifecycle;
 mod publisher;
+mod request_response;
 mod subscriber;
 
 pub use config::TopicLimits;
+pub use discovery::DiscoveryChannel;
 pub use lifecycle::release_all;
 pub use publisher::ShmPublisher;
+pub use request_response::{
+    service_name_of, ListenerFd, RequestHeader, ResponseHeader, ServiceLimits, ShmClient, ShmServer,
+};
 pub use subscriber::{ShmSubscriber, WakeupFd};
 
 use iceoryx2::prelude::*;
@@ -29,7 +35,7 @@ pub type Svc = ipc_threadsafe::Service;
 /// Metadata in front of every sample; read by the subscription into `rmw_message_info_t`.
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, ZeroCopySend)]
-#[type_name("rmw_shm_rs::SampleHeader.v1")]
+#[type_name("rmw_shm_rs::SampleHeader.v2")]
 pub struct SampleHeader {
     /// GID of the publisher that wrote the sample (`rmw_gid_t::data`).
     pub publisher_gid: [u8; 16],
@@ -37,6 +43,9 @@ pub struct SampleHeader {
     pub sequence: u64,
     /// Nanoseconds since the Unix epoch when the sample was published.
     pub source_timestamp: i64,
+    /// The publisher's lifespan in nanoseconds (0: infinite): a subscription drops the sample
+    /// once it is older than that.
+    pub lifespan: u64,
 }
 
 /// The shared-memory side of an rmw context: one iceoryx2 node.

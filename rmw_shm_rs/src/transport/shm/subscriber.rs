@@ -39,15 +39,18 @@ impl AsFd for WakeupFd<'_> {
 }
 
 impl ShmSubscriber {
-    /// Creates the subscriber port of service `name`, keeping the newest `depth` samples
-    /// (clamped to [`TopicLimits::max_depth`]).
-    pub fn new(ctx: &ShmContext, name: &str, depth: usize) -> Result<Self> {
+    /// Creates the subscriber port of topic service `name`, keeping the newest `depth` samples
+    /// (clamped to [`TopicLimits::max_depth`]). A `transient` (TRANSIENT_LOCAL) subscription
+    /// lives in the transient-local service and asks each publisher for up to `depth` samples
+    /// of history.
+    pub fn new(ctx: &ShmContext, name: &str, depth: usize, transient: bool) -> Result<Self> {
         let node = ctx.node()?;
-        let service = open_pubsub(&node, name)?;
+        let service = open_pubsub(&node, name, transient)?;
         let depth = depth.clamp(1, TopicLimits::get().max_depth);
         let subscriber = service
             .subscriber_builder()
             .buffer_size(depth)
+            .history_request(if transient { depth } else { 0 })
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a subscriber on '{name}'"), e))?;
         let event = open_event(&node, name)?;
@@ -66,17 +69,24 @@ impl ShmSubscriber {
         })
     }
 
-    /// Takes the oldest received sample, if any, and hands its bytes and header to `read`.
-    /// The sample goes back to the publisher when `read` returns.
+    /// Takes received samples, oldest first, handing each one's bytes and header to `read`
+    /// until it returns `Some` (a sample it returns `None` for is dropped). Each sample goes
+    /// back to its publisher when `read` returns.
     pub fn take<R>(
         &self,
-        read: impl FnOnce(&[u8], &SampleHeader) -> Result<R>,
+        mut read: impl FnMut(&[u8], &SampleHeader) -> Result<Option<R>>,
     ) -> Result<Option<R>> {
         let ports = self.ports.get()?;
-        match ports.subscriber.receive() {
-            Ok(Some(sample)) => read(sample.payload(), sample.user_header()).map(Some),
-            Ok(None) => Ok(None),
-            Err(e) => Err(Error::transport("cannot receive a shared-memory sample", e)),
+        loop {
+            match ports.subscriber.receive() {
+                Ok(Some(sample)) => {
+                    if let Some(r) = read(sample.payload(), sample.user_header())? {
+                        return Ok(Some(r));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(Error::transport("cannot receive a shared-memory sample", e)),
+            }
         }
     }
 

@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of bench/run.sh into tables (stdout) and docs/benchmarks.md.
+
+Inputs: the LAT/TPUT/LOAD lines of bench/pingpong (results.txt), the machine description
+(machine.txt, key=value), criterion's estimates (target/criterion/<group>/<bench>/new/*.json) and
+bench/analysis.md (hand-written notes on where the time goes, appended as they are).
+Standard library only.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+FAST = "rmw_fastrtps_cpp"
+OURS = "rmw_shm_rs"
+
+
+def parse_kv(line):
+    out = {}
+    for tok in line.split()[1:]:
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            try:
+                out[k] = float(v) if k not in ("rmw", "loadavg", "phase") else v
+            except ValueError:
+                out[k] = v
+    return out
+
+
+def load_results(path):
+    lat, tput, load = {}, {}, {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("LAT "):
+                d = parse_kv(line)
+                lat[(d["rmw"], int(d["size"]))] = d
+            elif line.startswith("TPUT "):
+                d = parse_kv(line)
+                tput[(d["rmw"], int(d["size"]))] = d
+            elif line.startswith("LOAD "):
+                d = parse_kv(line)
+                load[(d["rmw"], d["phase"])] = d["loadavg"].replace("/", " ")
+    return lat, tput, load
+
+
+def load_machine(path):
+    m = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                m[k] = v
+    return m
+
+
+def load_criterion(root):
+    """[(group, bench, ns, lo, hi, bytes or None)] in the order groups/benches appear."""
+    rows = []
+    if not root or not os.path.isdir(root):
+        return rows
+    for group in sorted(os.listdir(root)):
+        gdir = os.path.join(root, group)
+        if not os.path.isdir(gdir) or group == "report":
+            continue
+        for bench in sorted(os.listdir(gdir)):
+            new = os.path.join(gdir, bench, "new")
+            est_path = os.path.join(new, "estimates.json")
+            if not os.path.isfile(est_path):
+                continue
+            with open(est_path) as f:
+                est = json.load(f)
+            # What criterion prints as "time": the slope estimate when it has one, else the mean.
+            e = est.get("slope") or est["mean"]
+            nbytes = None
+            bpath = os.path.join(new, "benchmark.json")
+            if os.path.isfile(bpath):
+                with open(bpath) as f:
+                    tp = json.load(f).get("throughput") or {}
+                nbytes = tp.get("Bytes") or tp.get("BytesDecimal")
+            rows.append(
+                (
+                    group,
+                    bench,
+                    e["point_estimate"],
+                    e["confidence_interval"]["lower_bound"],
+                    e["confidence_interval"]["upper_bound"],
+                    nbytes,
+                )
+            )
+    order = {"serialize": 0, "deserialize": 1, "deserialize_fresh": 2}
+    group_order = {"image_4MiB": 0, "basic_types": 1, "strings": 2}
+    rows.sort(key=lambda r: (group_order.get(r[0], 9), r[0], order.get(r[1], 9), r[1]))
+    return rows
+
+
+def size_label(n):
+    n = int(n)
+    if n >= 1 << 20:
+        return f"{n >> 20} MiB"
+    if n >= 1 << 10:
+        return f"{n >> 10} KiB"
+    return f"{n} B"
+
+
+def us(v):
+    if v is None:
+        return "n/a"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def rx(r):
+    if r is None:
+        return "n/a"
+    return f"{r:.2f}×" if r < 1 else f"{r:.1f}×"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def ns_label(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def build(args):
+    lat, tput, load = load_results(args.results)
+    m = load_machine(args.machine)
+    crit = load_criterion(args.criterion)
+    sizes = sorted({s for (_, s) in lat})
+    tsizes = sorted({s for (_, s) in tput})
+
+    def g(dct, rmw, size, key):
+        d = dct.get((rmw, size))
+        return None if d is None or key not in d else d[key]
+
+    # ---- latency
+    lat_rows = []
+    for s in sizes:
+        fm, fp90, fp99 = (g(lat, FAST, s, k) for k in ("median", "p90", "p99"))
+        om, op90, op99 = (g(lat, OURS, s, k) for k in ("median", "p90", "p99"))
+        lat_rows.append(
+            [
+                size_label(s),
+                us(fm), us(fp90), us(fp99),
+                us(om), us(op90), us(op99),
+                rx(ratio(fm, om)), rx(ratio(fp99, op99)),
+            ]
+        )
+    lat_table = table(
+        [
+            "payload",
+            "fastrtps median", "fastrtps p90", "fastrtps p99",
+            "shm_rs median", "shm_rs p90", "shm_rs p99",
+            "median fastrtps/ours", "p99 fastrtps/ours",
+        ],
+        lat_rows,
+    )
+    n_rows = []
+    for s in sizes:
+        n_rows.append(
+            [
+                size_label(s),
+                f"{int(g(lat, FAST, s, 'n') or 0)} ({int(g(lat, FAST, s, 'lost') or 0)} lost)",
+                f"{int(g(lat, OURS, s, 'n') or 0)} ({int(g(lat, OURS, s, 'lost') or 0)} lost)",
+                f"{us(g(lat, FAST, s, 'min'))} / {us(g(lat, FAST, s, 'max'))}",
+                f"{us(g(lat, OURS, s, 'min'))} / {us(g(lat, OURS, s, 'max'))}",
+            ]
+        )
+    n_table = table(
+        ["payload", "fastrtps round trips", "shm_rs round trips", "fastrtps min / max", "shm_rs min / max"],
+        n_rows,
+    )
+
+    # ---- CPU per message, ping-pong
+    cpu_rows = []
+    for s in sizes:
+        f = g(lat, FAST, s, "cpu_msg")
+        o = g(lat, OURS, s, "cpu_msg")
+        cpu_rows.append(
+            [
+                size_label(s),
+                us(g(lat, FAST, s, "ping_cpu_rt")), us(g(lat, FAST, s, "pong_cpu_rt")), us(f),
+                us(g(lat, OURS, s, "ping_cpu_rt")), us(g(lat, OURS, s, "pong_cpu_rt")), us(o),
+                rx(ratio(f, o)),
+            ]
+        )
+    cpu_table = table(
+        [
+            "payload",
+            "fastrtps ping / RT", "fastrtps pong / RT", "fastrtps per msg",
+            "shm_rs ping / RT", "shm_rs pong / RT", "shm_rs per msg",
+            "fastrtps/ours",
+        ],
+        cpu_rows,
+    )
+
+    # ---- throughput
+    tput_rows = []
+    for s in tsizes:
+        fr, orr = g(tput, FAST, s, "msgs_s"), g(tput, OURS, s, "msgs_s")
+        tput_rows.append(
+            [
+                size_label(s),
+                f"{fr:,.0f}" if fr else "n/a", f"{g(tput, FAST, s, 'MBps') or 0:,.1f}",
+                f"{orr:,.0f}" if orr else "n/a", f"{g(tput, OURS, s, 'MBps') or 0:,.1f}",
+                rx(ratio(orr, fr)),
+                us(g(tput, FAST, s, "pub_cpu_msg")), us(g(tput, FAST, s, "sub_cpu_msg")),
+                us(g(tput, OURS, s, "pub_cpu_msg")), us(g(tput, OURS, s, "sub_cpu_msg")),
+                rx(ratio(g(tput, FAST, s, "cpu_msg"), g(tput, OURS, s, "cpu_msg"))),
+            ]
+        )
+    tput_table = table(
+        [
+            "payload",
+            "fastrtps msg/s", "fastrtps MB/s",
+            "shm_rs msg/s", "shm_rs MB/s",
+            "throughput ours/fastrtps",
+            "fastrtps pub CPU/msg", "fastrtps sub CPU/msg",
+            "shm_rs pub CPU/msg", "shm_rs sub CPU/msg",
+            "CPU/msg fastrtps/ours",
+        ],
+        tput_rows,
+    )
+
+    # ---- targets
+    big = 4 << 20
+    t = []
+    r64 = ratio(g(lat, FAST, 64, "median"), g(lat, OURS, 64, "median"))
+    t.append(
+        [
+            "64 B median latency at least 5× lower",
+            f"{rx(r64)} ({us(g(lat, FAST, 64, 'median'))} µs vs {us(g(lat, OURS, 64, 'median'))} µs)",
+            "n/a" if r64 is None else ("met" if r64 >= 5 else "missed"),
+        ]
+    )
+    r4 = ratio(g(lat, FAST, big, "median"), g(lat, OURS, big, "median"))
+    t.append(
+        [
+            "4 MiB median latency at least 20× lower",
+            f"{rx(r4)} ({us(g(lat, FAST, big, 'median'))} µs vs {us(g(lat, OURS, big, 'median'))} µs)",
+            "n/a" if r4 is None else ("met" if r4 >= 20 else "missed"),
+        ]
+    )
+    om, op99 = g(lat, OURS, big, "median"), g(lat, OURS, big, "p99")
+    rp = ratio(op99, om)
+    t.append(
+        [
+            "4 MiB p99 at most 2× its median (rmw_shm_rs)",
+            f"p99/median = {rp:.2f} ({us(op99)} / {us(om)} µs)" if rp else "n/a",
+            "n/a" if rp is None else ("met" if rp <= 2 else "missed"),
+        ]
+    )
+    o64 = g(lat, OURS, 64, "median")
+    t.append(
+        [
+            "loaned-message latency flat (within 20%) from 64 B to 4 MiB",
+            "not measured: loaned messages are not implemented yet (rmw_can_loan_messages is "
+            "false); for reference, the copying path goes from "
+            f"{us(o64)} µs to {us(om)} µs",
+            "not available yet",
+        ]
+    )
+    for label, fv, ov in (
+        ("throughput run", g(tput, FAST, big, "cpu_msg"), g(tput, OURS, big, "cpu_msg")),
+        ("ping-pong", g(lat, FAST, big, "cpu_msg"), g(lat, OURS, big, "cpu_msg")),
+    ):
+        rc = ratio(ov, fv)
+        t.append(
+            [
+                f"CPU per 4 MiB message at most half ({label})",
+                f"ours/fastrtps = {rc:.2f} ({us(ov)} µs vs {us(fv)} µs)" if rc else "n/a",
+                "n/a" if rc is None else ("met" if rc <= 0.5 else "missed"),
+            ]
+        )
+    targets_table = table(["target (issue 4)", "measured", "verdict"], t)
+
+    # ---- criterion
+    crit_rows = []
+    for group, bench, ns, lo, hi, nbytes in crit:
+        thr = f"{nbytes / ns:.2f} GB/s" if nbytes else ""
+        crit_rows.append([group, bench, ns_label(ns), f"{ns_label(lo)} – {ns_label(hi)}", thr])
+    crit_table = table(["message", "operation", "time per message", "95% CI", "throughput"], crit_rows)
+
+    # ---- machine
+    dirty = m.get("dirty", "0")
+    mach_rows = [
+        ["CPU", f"{m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs ({m.get('threads_per_core', '?')} thread per core)"
+         + (f", {m['hypervisor']} guest" if m.get("hypervisor") else "")],
+        ["memory", m.get("mem", "?")],
+        ["OS / kernel", f"{m.get('os', '?')} / {m.get('kernel', '?')}"],
+        ["Rust / C", f"{m.get('rustc', '?')} / {m.get('gcc', '?')}"],
+        ["ROS 2", "Kilted PyPI wheels: rcl " + m.get("pkg_ros-rcl", "?") + ", rmw " + m.get("pkg_ros-rmw", "?")
+         + ", rmw_fastrtps_cpp " + m.get("pkg_ros-rmw-fastrtps-cpp", "?") + ", Fast DDS (ros-fastdds) "
+         + m.get("pkg_ros-fastdds", "?") + ", sensor_msgs " + m.get("pkg_ros-sensor-msgs", "?")
+         + "; " + m.get("python", "?")],
+        ["rmw_shm_rs", f"commit {m.get('commit', '?')}"
+         + ("" if dirty == "0" else f" plus {dirty} uncommitted file(s) in rmw_shm_rs/src")
+         + f", iceoryx2 {m.get('iceoryx2', '?')}, release profile"],
+        ["load average (1/5/15 min)",
+         "; ".join(f"{k[0].replace('rmw_', '')} {k[1]}: {v}" for k, v in load.items())
+         + f"; end: {m.get('loadavg_end', '?')}"],
+        ["pinning / scheduling", ("ping on CPU 0, pong on CPU 1 (taskset)" if m.get("pin") == "1" else "not pinned")
+         + f"; nice {m.get('nice', '0')}, scheduling policy "
+         + ("SCHED_FIFO 10" if m.get("sched") == "fifo" else "SCHED_OTHER") + " for both processes"],
+    ]
+    mach_table = table(["", ""], mach_rows)
+
+    rounds = m.get("rounds", "?")
+    doc = []
+    doc.append("# Benchmarks\n")
+    doc.append(
+        f"Measured numbers from **one run** of `bench/run.sh` started {m.get('date', '?')} (UTC), on the "
+        "machine below; nothing is averaged over runs, and other engineers' builds may have been "
+        "running at the same time (see the load average). Re-run `bench/run.sh` to reproduce; it "
+        "rewrites this file. Latencies are one-way (round trip / 2) in microseconds; CPU times are "
+        "in microseconds of CPU (all threads of the process) per message or per round trip (RT).\n"
+    )
+    if m.get("quick") == "1":
+        doc.append("> **Quick run (`BENCH_QUICK=1`)**: few round trips, short criterion runs; a smoke test, "
+                   "not a measurement.\n")
+    doc.append("## Targets of issue 4\n")
+    doc.append(
+        "Ratios against rmw_fastrtps_cpp from the same run, as issue 4 states them (\"on these "
+        "2-core machines\").\n"
+    )
+    doc.append(targets_table + "\n")
+    doc.append("## Machine\n")
+    doc.append(mach_table + "\n")
+    doc.append("## Method\n")
+    doc.append(
+        f"""- **Program**: `bench/pingpong.c`, plain C on rcl (`rcl_init`, `rcl_node_init`,
+  `rcl_publisher_init`, `rcl_subscription_init`, `rcl_wait_set_*` + `rcl_wait`, `rcl_take`,
+  `rcl_publish`) with the rosidl C message `sensor_msgs/msg/Image`; the payload size is the length
+  of its `data` field (the CDR message is about 60 bytes longer). Two processes: `ping` publishes
+  on `/…/ping` and waits for the echo on `/…/pong`; `pong` takes each message into one reused C
+  message and publishes that same message back. One wait set per process, reused, one subscription
+  in it.
+- **Same binary, two RMWs, one run**: first rmw_fastrtps_cpp (the wheels' librcl links it; no
+  preload, stock configuration: no XML profile, default transports, so same-host traffic uses
+  Fast DDS's shared-memory transport), then rmw_shm_rs (`LD_PRELOAD` of a snapshot of
+  `target/release/librmw_shm_rs.so`, `RMW_IMPLEMENTATION=rmw_shm_rs`). Each RMW's pair of processes
+  runs alone. Domain id {m.get('domain', '?')} (no other ROS traffic).
+- **QoS** on both topics: reliable, keep last {m.get('depth', '10')}, volatile.
+- **Latency**: per payload size, warm-up round trips (10% of N, at least 20), then N timed round trips
+  (N = {rounds} for 64 B, 4 KiB, 64 KiB, 1 MiB, 4 MiB). One round trip = `rcl_publish` of ping's
+  message up to `rcl_take` of the echo, `CLOCK_MONOTONIC`. One-way latency = round trip / 2;
+  median, p90 and p99 are nearest-rank percentiles of the N values.
+- **CPU per message (ping-pong)**: `CLOCK_PROCESS_CPUTIME_ID` (every thread of the process, so
+  Fast DDS's receive and event threads count) of each process over the N timed round trips,
+  divided by N: "ping / RT" and "pong / RT" (each process publishes one message and takes one per
+  round trip). "per msg" = (ping + pong) / 2: the CPU both processes spend per one-way message
+  (one publish plus one take plus one wake-up). pong reports its CPU time in the echo's
+  `header.stamp`.
+- **Throughput**: ping publishes as fast as pong keeps up, with a credit window: at most
+  {m.get('depth', '10')} messages not yet taken by pong (pong acknowledges every
+  {int(int(m.get('depth', '10')) / 2)} messages with a small message carrying its count), so the keep-last queue never
+  overflows and every message is delivered. It runs {m.get('tput_seconds', '?')} s after a short warm-up;
+  throughput = messages taken by pong / time from the first publish to the last acknowledgement;
+  MB/s = messages/s × payload bytes / 10^6. CPU per message = each process's CPU time over the run
+  / messages (publisher: publishing plus taking the acknowledgements; subscriber: taking plus
+  sending them).
+- **Codec**: `rmw_shm_rs/benches/codec.rs` (criterion, 2 s measurement per benchmark), the crate's
+  public API on the `rosidl_typesupport_c` handles: `serialize` = exact size + serialization into a
+  preallocated buffer (what `rmw_publish` does into the loaned sample); `deserialize` = into an
+  initialized message that is reused (what `rmw_take` does into rcl's message); `deserialize_fresh`
+  = init + deserialize + fini (allocations included). "time" is criterion's point estimate.
+"""
+    )
+    doc.append("## Latency (one-way, µs)\n")
+    doc.append(lat_table + "\n")
+    doc.append(n_table + "\n")
+    doc.append("## Throughput and CPU per message (throughput run)\n")
+    doc.append(tput_table + "\n")
+    doc.append("CPU columns in µs of CPU per message.\n")
+    doc.append("## CPU per message (ping-pong, µs)\n")
+    doc.append(cpu_table + "\n")
+    doc.append("## CDR codec (criterion, rmw_shm_rs only)\n")
+    doc.append((crit_table if crit_rows else "Not run (BENCH_CRITERION=0).") + "\n")
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.isfile(notes):
+        with open(notes) as f:
+            doc.append(f.read().rstrip() + "\n")
+    doc.append("## Raw results\n")
+    with open(args.results) as f:
+        doc.append("```\n" + f.read().rstrip() + "\n```\n")
+    return "\n".join(doc), [("Targets", targets_table), ("Latency, one-way µs", lat_table),
+                             ("Throughput and CPU/msg", tput_table), ("CPU per message, ping-pong", cpu_table),
+                             ("Codec", crit_table)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--machine", required=True)
+    ap.add_argument("--criterion", default="")
+    ap.add_argument("--doc", default="-")
+    args = ap.parse_args()
+    doc, tables = build(args)
+    for title, tab in tables:
+        print(f"\n{title}\n{tab}")
+    if args.doc and args.doc != "-":
+        with open(args.doc, "w") as f:
+            f.write(doc)
+        print(f"\nwrote {args.doc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+//! The client side of a ROS service: an iceoryx2 client port, the `#rq` notifier that wakes
+//! servers, the `#rs` listener that wakes the client, and its requests awaiting a response.
+
+use std::collections::BTreeMap;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use iceoryx2::pending_response::PendingResponse;
+use iceoryx2::port::client::{Client, RequestSendError};
+use iceoryx2::port::listener::Listener;
+use iceoryx2::port::notifier::Notifier;
+use iceoryx2::port::update_connections::UpdateConnections;
+use iceoryx2::prelude::*;
+use parking_lot::{MappedRwLockReadGuard, Mutex};
+
+use super::{
+    drain, ListenerFd, RequestHeader, RequestResponseFactory, ResponseHeader, INITIAL_SLICE_LEN,
+};
+use crate::error::{Error, Result};
+use crate::transport::shm::config::{
+    open_request_response, open_service_event, EventFactory, ServiceLimits,
+};
+use crate::transport::shm::lifecycle::{Kind, Slot};
+use crate::transport::shm::{ShmContext, Svc};
+
+type Pending = PendingResponse<Svc, [u8], RequestHeader, [u8], ResponseHeader>;
+
+/// How often [`ShmClient::server_available`] may run the dead-node cleanup (milliseconds).
+const CLEANUP_INTERVAL_MS: u64 = 250;
+
+// Fields drop in declaration order: pending requests before the port they came from.
+struct Ports {
+    pending: Mutex<BTreeMap<i64, Pending>>,
+    client: Client<Svc, [u8], RequestHeader, [u8], ResponseHeader>,
+    notifier: Notifier<Svc>,
+    listener: Listener<Svc>,
+    _request_event: EventFactory,
+    _response_event: EventFactory,
+    service: RequestResponseFactory,
+}
+
+/// A ROS service client's shared-memory ports.
+pub struct ShmClient {
+    ports: Arc<Slot<Ports>>,
+    name: String,
+}
+
+/// Drops pending requests that no server will answer any more (each server that got it
+/// dropped it, or is gone) and that hold no response. The connection state is read before the
+/// queue: a server sends before it closes, so a closed request with an answer is never lost.
+fn prune(pending: &mut BTreeMap<i64, Pending>) {
+    pending.retain(|_, p| p.is_connected() || p.has_response());
+}
+
+impl ShmClient {
+    /// Creates the client port of the iceoryx2 service `name` (see
+    /// [`service_name_of`](super::service_name_of)).
+    pub fn new(ctx: &ShmContext, name: &str) -> Result<Self> {
+        let node = ctx.node()?;
+        let service = open_request_response(&node, name)?;
+        let response_event = open_service_event(&node, name, "rs")?;
+        let listener = response_event
+            .listener_builder()
+            .create()
+            .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
+        let request_event = open_service_event(&node, name, "rq")?;
+        let notifier = request_event
+            .notifier_builder()
+            .create()
+            .map_err(|e| Error::transport(&format!("cannot create a notifier on '{name}'"), e))?;
+        let client = service
+            .client_builder()
+            .initial_max_slice_len(INITIAL_SLICE_LEN)
+            .allocation_strategy(AllocationStrategy::PowerOfTwo)
+            .backpressure_strategy(BackpressureStrategy::DiscardData)
+            .create()
+            .map_err(|e| Error::transport(&format!("cannot create a client on '{name}'"), e))?;
+        let ports = Ports {
+            pending: Mutex::new(BTreeMap::new()),
+            client,
+            notifier,
+            listener,
+            _request_event: request_event,
+            _response_event: response_event,
+            service,
+        };
+        Ok(Self {
+            ports: Slot::new(ports, Kind::Ports),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Loans a request of exactly `len` bytes, lets `fill` write all of them, sends it to every
+    /// server of the service and wakes them. Returns the number of servers it reached (0: no
+    /// server, the request is dropped as a DDS writer without readers would).
+    ///
+    /// Fails, naming `RMW_SHM_RS_MAX_PENDING_REQUESTS`, when
+    /// [`ServiceLimits::max_pending`] requests already wait for a response.
+    pub fn send(
+        &self,
+        len: usize,
+        header: RequestHeader,
+        fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
+    ) -> Result<usize> {
+        let ports = self.ports.get()?;
+        let mut pending = ports.pending.lock();
+        let max = ServiceLimits::get().max_pending;
+        if pending.len() >= max {
+            prune(&mut pending);
+            if pending.len() >= max {
+                return Err(self.too_many_pending(max));
+            }
+        }
+        let mut request = ports
+            .client
+            .loan_slice_uninit(len)
+            .map_err(|e| Error::transport("cannot loan a request", e))?;
+        let written = fill(request.payload_mut())?;
+        if written != len {
+            return Err(Error::Other(format!(
+                "serializer wrote {written} bytes into a request of {len}"
+            )));
+        }
+        *request.user_header_mut() = header;
+        // SAFETY: `fill` initialized all `len` bytes of the payload (checked above).
+        let request = unsafe { request.assume_init() };
+        let response = match request.send() {
+            Ok(r) => r,
+            Err(RequestSendError::ExceedsMaxActiveRequests) => {
+                return Err(self.too_many_pending(max))
+            }
+            Err(e) => return Err(Error::transport("cannot send a request", e)),
+        };
+        let servers = response.number_of_server_connections();
+        if servers > 0 {
+            pending.insert(header.sequence, response);
+        }
+        drop(pending);
+        ports
+            .notifier
+            .notify()
+            .map_err(|e| Error::transport("cannot notify servers", e))?;
+        Ok(servers)
+    }
+
+    fn too_many_pending(&self, max: usize) -> Error {
+        Error::Other(format!(
+            "client of '{}' has {max} requests waiting for a response, the most it may have \
+             (RMW_SHM_RS_MAX_PENDING_REQUESTS): the server does not answer, or this client does \
+             not take its responses",
+            self.name
+        ))
+    }
+
+    /// Takes the response to the oldest answered request, if any, and hands its bytes and
+    /// header to `read`. The request is done afterwards: further responses to it (from other
+    /// servers of the same service) are dropped.
+    pub fn take<R>(
+        &self,
+        read: impl FnOnce(&[u8], &ResponseHeader) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let ports = self.ports.get()?;
+        let mut pending = ports.pending.lock();
+        let mut found = None;
+        for (seq, p) in pending.iter() {
+            match p.receive() {
+                Ok(Some(response)) => {
+                    found = Some((*seq, response));
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Error::transport("cannot receive a response", e)),
+            }
+        }
+        let Some((seq, response)) = found else {
+            prune(&mut pending);
+            return Ok(None);
+        };
+        let value = read(response.payload(), response.user_header());
+        drop(response);
+        pending.remove(&seq);
+        value.map(Some)
+    }
+
+    /// Whether a response is waiting.
+    pub fn has_response(&self) -> bool {
+        self.ports
+            .get()
+            .is_ok_and(|p| p.pending.lock().values().any(|r| r.has_response()))
+    }
+
+    /// Number of requests waiting for a response.
+    pub fn pending(&self) -> usize {
+        self.ports.get().map_or(0, |p| p.pending.lock().len())
+    }
+
+    /// Whether a server of the service exists. When it says yes, this client is connected to
+    /// it: a request sent now is queued for it. Removes dead processes' ports first (at most
+    /// every 250 ms), so a killed server stops counting.
+    pub fn server_available(&self) -> bool {
+        let Ok(ports) = self.ports.get() else {
+            return false;
+        };
+        if ports.service.dynamic_config().number_of_servers() == 0 {
+            return false;
+        }
+        cleanup_dead_nodes_now_and_then();
+        if ports.service.dynamic_config().number_of_servers() == 0 {
+            return false;
+        }
+        ports.client.update_connections().is_ok()
+    }
+
+    /// Consumes pending wake-up events.
+    pub fn drain_wakeups(&self) {
+        if let Ok(p) = self.ports.get() {
+            drain(&p.listener);
+        }
+    }
+
+    /// The listener's file descriptor, or `None` once the ports were released.
+    pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
+        let ports = self.ports.get().ok()?;
+        Some(ListenerFd(MappedRwLockReadGuard::map(ports, |p| {
+            &p.listener
+        })))
+    }
+}
+
+/// Runs the dead-node cleanup unless it ran less than [`CLEANUP_INTERVAL_MS`] ago (in this
+/// process).
+fn cleanup_dead_nodes_now_and_then() {
+    static START: OnceLock<Instant> = OnceLock::new();
+    static LAST_MS: AtomicU64 = AtomicU64::new(0);
+    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + CLEANUP_INTERVAL_MS;
+    let last = LAST_MS.load(Ordering::Relaxed);
+    if now - last >= CLEANUP_INTERVAL_MS
+        && LAST_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        crate::transport::shm::cleanup_dead_nodes();
+    }
+}

@@ -1,0 +1,359 @@
+//! Services and clients through the C ABI as rcl uses them: availability, send/take of requests
+//! and responses with their request ids, wait-set readiness, and the documented errors.
+
+use std::ffi::CStr;
+use std::ptr::null_mut;
+
+use libloading::Library;
+use rmw_shm_rs::error::*;
+use rmw_shm_rs::ffi::{client::*, init::*, node::*, service::*, wait::*};
+use rmw_shm_rs::sys::{
+    rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error, rmw_clients_t,
+    rmw_context_t, rmw_get_zero_initialized_context, rmw_get_zero_initialized_init_options,
+    rmw_gid_t, rmw_init_options_t, rmw_node_t, rmw_qos_profile_t, rmw_request_id_t,
+    rmw_service_info_t, rmw_services_t, rmw_time_t, rmw_wait_set_t, rosidl_runtime_c__String,
+    rosidl_service_type_support_t,
+};
+
+const LIB: &str = env!("RMW_SHM_RS_ROS_PREFIX_AT_BUILD");
+
+/// test_msgs/srv/BasicTypes_Request and _Response (the same fields).
+#[repr(C)]
+struct BasicTypes {
+    bool_value: bool,
+    byte_value: u8,
+    char_value: u8,
+    float32_value: f32,
+    float64_value: f64,
+    int8_value: i8,
+    uint8_value: u8,
+    int16_value: i16,
+    uint16_value: u16,
+    int32_value: i32,
+    uint32_value: u32,
+    int64_value: i64,
+    uint64_value: u64,
+    string_value: rosidl_runtime_c__String,
+}
+
+type Create = unsafe extern "C" fn() -> *mut BasicTypes;
+type Destroy = unsafe extern "C" fn(*mut BasicTypes);
+
+struct Srv {
+    _libs: Vec<Library>,
+    ts: *const rosidl_service_type_support_t,
+    create: [Create; 2],
+    destroy: [Destroy; 2],
+}
+
+impl Srv {
+    fn load() -> Self {
+        // SAFETY: loading ROS message libraries and looking up their documented symbols.
+        unsafe {
+            let ts_lib =
+                Library::new(format!("{LIB}/lib/libtest_msgs__rosidl_typesupport_c.so")).unwrap();
+            let gen_lib =
+                Library::new(format!("{LIB}/lib/libtest_msgs__rosidl_generator_c.so")).unwrap();
+            let get: libloading::Symbol<
+                unsafe extern "C" fn() -> *const rosidl_service_type_support_t,
+            > = ts_lib
+                .get(b"rosidl_typesupport_c__get_service_type_support_handle__test_msgs__srv__BasicTypes")
+                .unwrap();
+            let ts = get();
+            let create = [
+                *gen_lib
+                    .get(b"test_msgs__srv__BasicTypes_Request__create")
+                    .unwrap(),
+                *gen_lib
+                    .get(b"test_msgs__srv__BasicTypes_Response__create")
+                    .unwrap(),
+            ];
+            let destroy = [
+                *gen_lib
+                    .get(b"test_msgs__srv__BasicTypes_Request__destroy")
+                    .unwrap(),
+                *gen_lib
+                    .get(b"test_msgs__srv__BasicTypes_Response__destroy")
+                    .unwrap(),
+            ];
+            Srv {
+                _libs: vec![ts_lib, gen_lib],
+                ts,
+                create,
+                destroy,
+            }
+        }
+    }
+}
+
+fn error_text() -> String {
+    // SAFETY: reads and resets this thread's rcutils error state.
+    unsafe {
+        let s = rcutils_get_error_string();
+        let t = CStr::from_ptr(s.str_.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        rcutils_reset_error();
+        t
+    }
+}
+
+/// Asserts `ret` is RMW_RET_INVALID_ARGUMENT and clears the error message it set.
+fn invalid(ret: rmw_shm_rs::sys::rmw_ret_t) {
+    assert_eq!(ret, RET_INVALID_ARGUMENT);
+    assert!(error_text().contains("is null"));
+}
+
+struct Ctx {
+    options: Box<rmw_init_options_t>,
+    context: Box<rmw_context_t>,
+    node: *mut rmw_node_t,
+}
+
+fn init(domain: usize) -> Ctx {
+    // SAFETY: the rcl sequence: zero-initialized structs, init options, init, node.
+    unsafe {
+        let mut options = Box::new(rmw_get_zero_initialized_init_options());
+        assert_eq!(
+            rmw_init_options_init(&mut *options, rcutils_get_default_allocator()),
+            RET_OK
+        );
+        options.domain_id = domain;
+        let mut context = Box::new(rmw_get_zero_initialized_context());
+        assert_eq!(rmw_init(&*options, &mut *context), RET_OK);
+        let node = rmw_create_node(&mut *context, c"srv_abi".as_ptr(), c"/".as_ptr());
+        assert!(!node.is_null(), "{}", error_text());
+        Ctx {
+            options,
+            context,
+            node,
+        }
+    }
+}
+
+fn fini(mut c: Ctx) {
+    // SAFETY: the rcl teardown sequence on what `init` created.
+    unsafe {
+        assert_eq!(rmw_destroy_node(c.node), RET_OK);
+        assert_eq!(rmw_shutdown(&mut *c.context), RET_OK);
+        assert_eq!(rmw_context_fini(&mut *c.context), RET_OK);
+        assert_eq!(rmw_init_options_fini(&mut *c.options), RET_OK);
+    }
+}
+
+/// One `rmw_wait` on one service and one client; returns which are ready.
+///
+/// # Safety
+/// `srv` and `cli` are live `data` pointers of a service and a client; `ws` a wait set.
+unsafe fn wait(
+    srv: *mut std::ffi::c_void,
+    cli: *mut std::ffi::c_void,
+    ws: *mut rmw_wait_set_t,
+    secs: u64,
+) -> (rmw_shm_rs::sys::rmw_ret_t, bool, bool) {
+    let mut s = [srv];
+    let mut c = [cli];
+    let mut services = rmw_services_t {
+        service_count: 1,
+        services: s.as_mut_ptr(),
+    };
+    let mut clients = rmw_clients_t {
+        client_count: 1,
+        clients: c.as_mut_ptr(),
+    };
+    let t = rmw_time_t { sec: secs, nsec: 0 };
+    // SAFETY: arrays of live entries, per the caller.
+    let ret = unsafe {
+        rmw_wait(
+            null_mut(),
+            null_mut(),
+            &mut services,
+            &mut clients,
+            null_mut(),
+            ws,
+            &t,
+        )
+    };
+    (ret, !s[0].is_null(), !c[0].is_null())
+}
+
+#[test]
+fn request_and_response_roundtrip_with_request_ids() {
+    let srv = Srv::load();
+    let mut c = init(78);
+    let qos = rmw_qos_profile_t {
+        history: 1,
+        depth: 10,
+        reliability: 1,
+        durability: 2,
+        ..Default::default()
+    };
+    // SAFETY: the C ABI used as rcl uses it, with valid arguments.
+    unsafe {
+        let client = rmw_create_client(c.node, srv.ts, c"/abi_srv".as_ptr(), &qos);
+        assert!(!client.is_null(), "{}", error_text());
+        let mut available = true;
+        assert_eq!(
+            rmw_service_server_is_available(c.node, client, &mut available),
+            RET_OK
+        );
+        assert!(!available);
+        let service = rmw_create_service(c.node, srv.ts, c"/abi_srv".as_ptr(), &qos);
+        assert!(!service.is_null(), "{}", error_text());
+        assert_eq!(
+            rmw_service_server_is_available(c.node, client, &mut available),
+            RET_OK
+        );
+        assert!(available);
+        let ws = rmw_create_wait_set(&mut *c.context, 2);
+        let (sd, cd) = ((*service).data, (*client).data);
+        assert_eq!(wait(sd, cd, ws, 0), (RET_TIMEOUT, false, false));
+
+        let mut gid = rmw_gid_t::default();
+        assert_eq!(rmw_get_gid_for_client(client, &mut gid), RET_OK);
+        let req = (srv.create[0])();
+        let mut seqs = vec![];
+        for i in 1..=3 {
+            (*req).int64_value = -7 * i;
+            (*req).uint16_value = 1000 + i as u16;
+            let mut seq = 0i64;
+            assert_eq!(
+                rmw_send_request(client, req.cast(), &mut seq),
+                RET_OK,
+                "{}",
+                error_text()
+            );
+            seqs.push(seq);
+        }
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(wait(sd, cd, ws, 5), (RET_OK, true, false));
+
+        // Take all three, answer them in reverse order.
+        let got = (srv.create[0])();
+        let mut ids = vec![];
+        for i in 1..=3 {
+            let mut info = rmw_service_info_t::default();
+            let mut taken = false;
+            assert_eq!(
+                rmw_take_request(service, &mut info, got.cast(), &mut taken),
+                RET_OK
+            );
+            assert!(taken);
+            assert_eq!(info.request_id.writer_guid, gid.data);
+            assert_eq!(info.request_id.sequence_number, i);
+            assert_eq!((*got).int64_value, -7 * i);
+            assert!(info.source_timestamp > 0 && info.received_timestamp >= info.source_timestamp);
+            ids.push(info.request_id);
+        }
+        let mut taken = true;
+        let mut info = rmw_service_info_t::default();
+        assert_eq!(
+            rmw_take_request(service, &mut info, got.cast(), &mut taken),
+            RET_OK
+        );
+        assert!(!taken);
+        let resp = (srv.create[1])();
+        for id in ids.iter_mut().rev() {
+            (*resp).int64_value = id.sequence_number * 100;
+            assert_eq!(
+                rmw_send_response(service, id, resp.cast()),
+                RET_OK,
+                "{}",
+                error_text()
+            );
+        }
+        // Answered already: a second response to the same request is an error.
+        assert_eq!(
+            rmw_send_response(service, &mut ids[0], resp.cast()),
+            RET_INVALID_ARGUMENT
+        );
+        assert!(error_text().contains("already answered"));
+        assert_eq!(wait(sd, cd, ws, 5), (RET_OK, false, true));
+
+        let out = (srv.create[1])();
+        let mut answered = vec![];
+        loop {
+            let mut info = rmw_service_info_t::default();
+            let mut taken = false;
+            assert_eq!(
+                rmw_take_response(client, &mut info, out.cast(), &mut taken),
+                RET_OK
+            );
+            if !taken {
+                break;
+            }
+            assert_eq!(info.request_id.writer_guid, gid.data);
+            assert_eq!((*out).int64_value, info.request_id.sequence_number * 100);
+            answered.push(info.request_id.sequence_number);
+        }
+        answered.sort();
+        assert_eq!(answered, [1, 2, 3]);
+        assert_eq!(wait(sd, cd, ws, 0), (RET_TIMEOUT, false, false));
+
+        let mut q = rmw_qos_profile_t::default();
+        assert_eq!(
+            rmw_service_request_subscription_get_actual_qos(service, &mut q),
+            RET_OK
+        );
+        assert_eq!(q.depth, 10);
+        assert_eq!(
+            rmw_client_response_subscription_get_actual_qos(client, &mut q),
+            RET_OK
+        );
+        assert_eq!(q.depth, 10);
+
+        for m in [req, got] {
+            (srv.destroy[0])(m);
+        }
+        for m in [resp, out] {
+            (srv.destroy[1])(m);
+        }
+        assert_eq!(rmw_destroy_wait_set(ws), RET_OK);
+        assert_eq!(rmw_destroy_service(c.node, service), RET_OK);
+        assert_eq!(
+            rmw_service_server_is_available(c.node, client, &mut available),
+            RET_OK
+        );
+        assert!(!available);
+        assert_eq!(rmw_destroy_client(c.node, client), RET_OK);
+    }
+    fini(c);
+}
+
+#[test]
+fn null_arguments_are_invalid() {
+    let srv = Srv::load();
+    let c = init(79);
+    let qos = rmw_qos_profile_t {
+        history: 1,
+        depth: 10,
+        reliability: 1,
+        durability: 2,
+        ..Default::default()
+    };
+    // SAFETY: the C ABI with deliberately null arguments, which it must reject.
+    unsafe {
+        let client = rmw_create_client(c.node, srv.ts, c"/abi_null".as_ptr(), &qos);
+        let service = rmw_create_service(c.node, srv.ts, c"/abi_null".as_ptr(), &qos);
+        let req = (srv.create[0])();
+        let mut seq = 0;
+        let mut taken = false;
+        let mut info = rmw_service_info_t::default();
+        let mut id = rmw_request_id_t::default();
+        invalid(rmw_send_request(client, req.cast(), null_mut()));
+        invalid(rmw_send_request(null_mut(), req.cast(), &mut seq));
+        invalid(rmw_take_request(service, &mut info, req.cast(), null_mut()));
+        invalid(rmw_take_response(
+            client,
+            null_mut(),
+            req.cast(),
+            &mut taken,
+        ));
+        invalid(rmw_send_response(service, &mut id, null_mut()));
+        invalid(rmw_service_server_is_available(c.node, client, null_mut()));
+        (srv.destroy[0])(req);
+        assert_eq!(rmw_destroy_service(c.node, service), RET_OK);
+        assert_eq!(rmw_destroy_client(c.node, client), RET_OK);
+    }
+    fini(c);
+}
