@@ -140,6 +140,93 @@ def ns_label(ns):
     return f"{ns:.0f} ns"
 
 
+def targets(lat, tput):
+    """Rows [target, measured, verdict] of issue 4's benchmark targets for one run."""
+
+    def g(dct, rmw, size, key):
+        d = dct.get((rmw, size))
+        return None if d is None or key not in d else d[key]
+
+    big = 4 << 20
+    t = []
+    r64 = ratio(g(lat, FAST, 64, "median"), g(lat, OURS, 64, "median"))
+    t.append(
+        [
+            "64 B median latency at least 5× lower",
+            f"{rx(r64)} ({us(g(lat, FAST, 64, 'median'))} µs vs {us(g(lat, OURS, 64, 'median'))} µs)",
+            "n/a" if r64 is None else ("met" if r64 >= 5 else "missed"),
+        ]
+    )
+    r4 = ratio(g(lat, FAST, big, "median"), g(lat, OURS, big, "median"))
+    t.append(
+        [
+            "4 MiB median latency at least 20× lower",
+            f"{rx(r4)} ({us(g(lat, FAST, big, 'median'))} µs vs {us(g(lat, OURS, big, 'median'))} µs)",
+            "n/a" if r4 is None else ("met" if r4 >= 20 else "missed"),
+        ]
+    )
+    om, op99 = g(lat, OURS, big, "median"), g(lat, OURS, big, "p99")
+    rp = ratio(op99, om)
+    t.append(
+        [
+            "4 MiB p99 at most 2× its median (rmw_shm_rs)",
+            f"p99/median = {rp:.2f} ({us(op99)} / {us(om)} µs)" if rp else "n/a",
+            "n/a" if rp is None else ("met" if rp <= 2 else "missed"),
+        ]
+    )
+    o64 = g(lat, OURS, 64, "median")
+    t.append(
+        [
+            "loaned-message latency flat (within 20%) from 64 B to 4 MiB",
+            "not measured: loaned messages are not implemented yet (rcl_publisher_can_loan_messages "
+            "is false); for reference, the copying path goes from "
+            f"{us(o64)} µs to {us(om)} µs",
+            "not available yet",
+        ]
+    )
+    for label, fv, ov in (
+        ("throughput run", g(tput, FAST, big, "cpu_msg"), g(tput, OURS, big, "cpu_msg")),
+        ("ping-pong", g(lat, FAST, big, "cpu_msg"), g(lat, OURS, big, "cpu_msg")),
+    ):
+        rc = ratio(ov, fv)
+        t.append(
+            [
+                f"CPU per 4 MiB message at most half ({label})",
+                f"ours/fastrtps = {rc:.2f} ({us(ov)} µs vs {us(fv)} µs)" if rc else "n/a",
+                "n/a" if rc is None else ("met" if rc <= 0.5 else "missed"),
+            ]
+        )
+    return t
+
+
+def compact_tables(lat, tput):
+    """Latency and throughput of a second run, in short form."""
+
+    def g(dct, rmw, size, key):
+        d = dct.get((rmw, size))
+        return None if d is None or key not in d else d[key]
+
+    rows = []
+    for s in sorted({s for (_, s) in lat}):
+        fm, fp99 = g(lat, FAST, s, "median"), g(lat, FAST, s, "p99")
+        om, op99 = g(lat, OURS, s, "median"), g(lat, OURS, s, "p99")
+        rows.append([size_label(s), us(fm), us(fp99), us(om), us(op99), rx(ratio(fm, om)),
+                     us(g(lat, FAST, s, "cpu_msg")), us(g(lat, OURS, s, "cpu_msg"))])
+    lt = table(["payload", "fastrtps median", "fastrtps p99", "shm_rs median", "shm_rs p99",
+                "median fastrtps/ours", "fastrtps CPU/msg", "shm_rs CPU/msg"], rows)
+    rows = []
+    for s in sorted({s for (_, s) in tput}):
+        fr, orr = g(tput, FAST, s, "msgs_s"), g(tput, OURS, s, "msgs_s")
+        rows.append([size_label(s),
+                     f"{fr:,.0f} ({g(tput, FAST, s, 'MBps') or 0:,.1f} MB/s)" if fr else "n/a",
+                     f"{orr:,.0f} ({g(tput, OURS, s, 'MBps') or 0:,.1f} MB/s)" if orr else "n/a",
+                     rx(ratio(orr, fr)),
+                     us(g(tput, FAST, s, "cpu_msg")), us(g(tput, OURS, s, "cpu_msg"))])
+    tt = table(["payload", "fastrtps msg/s", "shm_rs msg/s", "ours/fastrtps",
+                "fastrtps CPU/msg", "shm_rs CPU/msg"], rows)
+    return lt, tt
+
+
 def build(args):
     lat, tput, load = load_results(args.results)
     m = load_machine(args.machine)
@@ -241,56 +328,19 @@ def build(args):
     )
 
     # ---- targets
-    big = 4 << 20
-    t = []
-    r64 = ratio(g(lat, FAST, 64, "median"), g(lat, OURS, 64, "median"))
-    t.append(
-        [
-            "64 B median latency at least 5× lower",
-            f"{rx(r64)} ({us(g(lat, FAST, 64, 'median'))} µs vs {us(g(lat, OURS, 64, 'median'))} µs)",
-            "n/a" if r64 is None else ("met" if r64 >= 5 else "missed"),
-        ]
-    )
-    r4 = ratio(g(lat, FAST, big, "median"), g(lat, OURS, big, "median"))
-    t.append(
-        [
-            "4 MiB median latency at least 20× lower",
-            f"{rx(r4)} ({us(g(lat, FAST, big, 'median'))} µs vs {us(g(lat, OURS, big, 'median'))} µs)",
-            "n/a" if r4 is None else ("met" if r4 >= 20 else "missed"),
-        ]
-    )
-    om, op99 = g(lat, OURS, big, "median"), g(lat, OURS, big, "p99")
-    rp = ratio(op99, om)
-    t.append(
-        [
-            "4 MiB p99 at most 2× its median (rmw_shm_rs)",
-            f"p99/median = {rp:.2f} ({us(op99)} / {us(om)} µs)" if rp else "n/a",
-            "n/a" if rp is None else ("met" if rp <= 2 else "missed"),
-        ]
-    )
-    o64 = g(lat, OURS, 64, "median")
-    t.append(
-        [
-            "loaned-message latency flat (within 20%) from 64 B to 4 MiB",
-            "not measured: loaned messages are not implemented yet (rmw_can_loan_messages is "
-            "false); for reference, the copying path goes from "
-            f"{us(o64)} µs to {us(om)} µs",
-            "not available yet",
-        ]
-    )
-    for label, fv, ov in (
-        ("throughput run", g(tput, FAST, big, "cpu_msg"), g(tput, OURS, big, "cpu_msg")),
-        ("ping-pong", g(lat, FAST, big, "cpu_msg"), g(lat, OURS, big, "cpu_msg")),
-    ):
-        rc = ratio(ov, fv)
-        t.append(
-            [
-                f"CPU per 4 MiB message at most half ({label})",
-                f"ours/fastrtps = {rc:.2f} ({us(ov)} µs vs {us(fv)} µs)" if rc else "n/a",
-                "n/a" if rc is None else ("met" if rc <= 0.5 else "missed"),
-            ]
+    main_targets = targets(lat, tput)
+    fifo = None
+    if args.fifo_results and os.path.isfile(args.fifo_results):
+        flat, ftput, fload = load_results(args.fifo_results)
+        fifo = (flat, ftput, fload)
+    if fifo:
+        fifo_targets = targets(fifo[0], fifo[1])
+        targets_table = table(
+            ["target (issue 4)", "main run (SCHED_OTHER)", "verdict", "second run (SCHED_FIFO)", "verdict"],
+            [a + b[1:] for a, b in zip(main_targets, fifo_targets)],
         )
-    targets_table = table(["target (issue 4)", "measured", "verdict"], t)
+    else:
+        targets_table = table(["target (issue 4)", "measured", "verdict"], main_targets)
 
     # ---- criterion
     crit_rows = []
@@ -392,6 +442,20 @@ def build(args):
     doc.append("CPU columns in µs of CPU per message.\n")
     doc.append("## CPU per message (ping-pong, µs)\n")
     doc.append(cpu_table + "\n")
+    if fifo:
+        flt, ftt = compact_tables(fifo[0], fifo[1])
+        doc.append("## Second run: both RMWs again with SCHED_FIFO\n")
+        doc.append(
+            "Right after the main runs, same binary and arguments, both processes of each RMW under "
+            "`chrt -f 10` (real-time FIFO priority 10, every thread), still pinned. Other work on the "
+            "machine then cannot delay a wake-up until the next scheduler tick; the gap between the two "
+            "runs is what the load on the machine cost (see the analysis below). Load average: "
+            + "; ".join(f"{k[0].replace('rmw_', '')} {k[1]}: {v}" for k, v in fifo[2].items()) + ".\n"
+        )
+        doc.append("Latency (one-way µs) and CPU per message (ping-pong, µs):\n")
+        doc.append(flt + "\n")
+        doc.append("Throughput (CPU per message in µs, publisher + subscriber):\n")
+        doc.append(ftt + "\n")
     doc.append("## CDR codec (criterion, rmw_shm_rs only)\n")
     doc.append((crit_table if crit_rows else "Not run (BENCH_CRITERION=0).") + "\n")
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
@@ -400,7 +464,10 @@ def build(args):
             doc.append(f.read().rstrip() + "\n")
     doc.append("## Raw results\n")
     with open(args.results) as f:
-        doc.append("```\n" + f.read().rstrip() + "\n```\n")
+        doc.append("Main run:\n\n```\n" + f.read().rstrip() + "\n```\n")
+    if fifo:
+        with open(args.fifo_results) as f:
+            doc.append("Second run (SCHED_FIFO):\n\n```\n" + f.read().rstrip() + "\n```\n")
     return "\n".join(doc), [("Targets", targets_table), ("Latency, one-way µs", lat_table),
                              ("Throughput and CPU/msg", tput_table), ("CPU per message, ping-pong", cpu_table),
                              ("Codec", crit_table)]
@@ -412,6 +479,7 @@ def main():
     ap.add_argument("--machine", required=True)
     ap.add_argument("--criterion", default="")
     ap.add_argument("--doc", default="-")
+    ap.add_argument("--fifo-results", default="")
     args = ap.parse_args()
     doc, tables = build(args)
     for title, tab in tables:

@@ -23,6 +23,9 @@
 #                           the two benchmark processes as often
 #   BENCH_SCHED=other|fifo  scheduling policy of both processes (default other; fifo = chrt -f 10,
 #                           which keeps other CPU-bound work from delaying a wake-up by a tick)
+#   BENCH_FIFO_TOO=1|0      after the main runs, run both RMWs once more with SCHED_FIFO (default 1
+#                           when BENCH_SCHED=other): a second table in the report that shows how
+#                           much of the tail comes from other work on the machine
 #   BENCH_QUIET_WAIT=S      wait up to S seconds (default 300) for the 1-minute load average to drop
 #                           below BENCH_QUIET_LOAD (default 0.7) before measuring; then go on anyway
 #   BENCH_ROUNDS=a,b,c,d,e  timed round trips per size (default 5000,5000,2000,500,200)
@@ -50,6 +53,8 @@ else
 fi
 CRITERION="${BENCH_CRITERION:-1}"
 SCHED="${BENCH_SCHED:-other}"
+FIFO_TOO="${BENCH_FIFO_TOO:-1}"
+[ "$SCHED" = fifo ] && FIFO_TOO=0
 QUIET_WAIT="${BENCH_QUIET_WAIT:-300}"
 QUIET_LOAD="${BENCH_QUIET_LOAD:-0.7}"
 [ "$QUICK" = 1 ] && QUIET_WAIT="${BENCH_QUIET_WAIT:-0}"
@@ -121,7 +126,7 @@ if [ "$QUIET_WAIT" -gt 0 ]; then
 fi
 
 run_rmw() {
-  local rmw="$1" prefix="/bench_$$_$1"
+  local rmw="$1" sched="$2" results="$3" prefix="/bench_$$_$1_$2"
   local -a envs=(env -u LD_PRELOAD ROS_DOMAIN_ID="$DOMAIN" RMW_IMPLEMENTATION="$rmw")
   if [ "$rmw" = rmw_shm_rs ]; then
     envs+=(LD_PRELOAD="$LIB_SNAPSHOT")
@@ -131,30 +136,37 @@ run_rmw() {
     ping_cpu=(taskset -c 0)
     pong_cpu=(taskset -c 1)
   fi
-  if [ "$SCHED" = fifo ]; then
+  if [ "$sched" = fifo ]; then
     ping_cpu=(chrt -f 10 "${ping_cpu[@]}")
     pong_cpu=(chrt -f 10 "${pong_cpu[@]}")
   fi
-  echo "LOAD rmw=$rmw phase=before loadavg=$(loadavg | tr ' ' '/')" >>"$RESULTS"
-  step "$rmw: ping-pong sizes $SIZES (rounds $ROUNDS), throughput $TPUT_SIZES (${TPUT_SECONDS} s each)"
+  echo "LOAD rmw=$rmw phase=before loadavg=$(loadavg | tr ' ' '/')" >>"$results"
+  step "$rmw ($sched): ping-pong sizes $SIZES (rounds $ROUNDS), throughput $TPUT_SIZES (${TPUT_SECONDS} s each)"
   nice -n "$NICE" "${envs[@]}" "${pong_cpu[@]}" "$OUT/pingpong" pong --prefix "$prefix" \
-    --depth "$DEPTH" --idle-exit 60 2>"$OUT/pong_$rmw.log" &
+    --depth "$DEPTH" --idle-exit 60 2>"$OUT/pong_${rmw}_$sched.log" &
   local pong=$!
   local rc=0
   nice -n "$NICE" "${envs[@]}" "${ping_cpu[@]}" "$OUT/pingpong" ping --prefix "$prefix" \
     --depth "$DEPTH" --sizes "$SIZES" --rounds "$ROUNDS" --tput-sizes "$TPUT_SIZES" \
-    --tput-seconds "$TPUT_SECONDS" --quit >>"$RESULTS" 2>"$OUT/ping_$rmw.log" || rc=$?
+    --tput-seconds "$TPUT_SECONDS" --quit >>"$results" 2>"$OUT/ping_${rmw}_$sched.log" || rc=$?
   # pong exits on QUIT; make sure it is gone before the next RMW runs.
   for _ in $(seq 50); do kill -0 "$pong" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pong" 2>/dev/null; then kill "$pong" 2>/dev/null || true; fi
   wait "$pong" 2>/dev/null || true
-  echo "LOAD rmw=$rmw phase=after loadavg=$(loadavg | tr ' ' '/')" >>"$RESULTS"
-  [ "$rc" = 0 ] || die "ping on $rmw failed (exit $rc), see $OUT/ping_$rmw.log"
-  grep -v '^LOAD' "$RESULTS" | grep "rmw=$rmw " | sed 's/^/    /'
+  echo "LOAD rmw=$rmw phase=after loadavg=$(loadavg | tr ' ' '/')" >>"$results"
+  [ "$rc" = 0 ] || die "ping on $rmw failed (exit $rc), see $OUT/ping_${rmw}_$sched.log"
+  grep -v '^LOAD' "$results" | grep "rmw=$rmw " | sed 's/^/    /'
 }
 
-run_rmw rmw_fastrtps_cpp
-run_rmw rmw_shm_rs
+run_rmw rmw_fastrtps_cpp "$SCHED" "$RESULTS"
+run_rmw rmw_shm_rs "$SCHED" "$RESULTS"
+FIFO_RESULTS="$OUT/results_fifo.txt"
+rm -f "$FIFO_RESULTS"
+if [ "$FIFO_TOO" = 1 ]; then
+  : >"$FIFO_RESULTS"
+  run_rmw rmw_fastrtps_cpp fifo "$FIFO_RESULTS"
+  run_rmw rmw_shm_rs fifo "$FIFO_RESULTS"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 4. Criterion codec bench
@@ -205,5 +217,7 @@ MACHINE="$OUT/machine.txt"
 } >"$MACHINE"
 
 step "Report"
+extra=()
+[ -f "$FIFO_RESULTS" ] && extra=(--fifo-results "$FIFO_RESULTS")
 python3 "$REPO/bench/report.py" --results "$RESULTS" --machine "$MACHINE" \
-  --criterion "$CRIT_DIR" --doc "$DOC"
+  --criterion "$CRIT_DIR" --doc "$DOC" "${extra[@]}"

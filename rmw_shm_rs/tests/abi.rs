@@ -7,8 +7,8 @@ use std::ptr::{null, null_mut};
 use libloading::Library;
 use rmw_shm_rs::error::*;
 use rmw_shm_rs::ffi::{
-    graph::*, init::*, node::*, publisher::*, serialize::*, subscription::*, unsupported::*,
-    wait::*,
+    event::*, graph::*, init::*, node::*, publisher::*, serialize::*, subscription::*,
+    unsupported::*, wait::*,
 };
 use rmw_shm_rs::sys::{
     rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error,

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
+use crate::graph::model::{Endpoint, EndpointKind};
+use crate::graph::EndpointRegistration;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
 use crate::transport::shm::{service_name_of, ListenerFd, RequestHeader, ShmClient};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
@@ -24,6 +26,7 @@ pub struct Client {
     pub qos: QosProfile,
     /// The client's GID (`rmw_get_gid_for_client`); requests carry it as their writer GUID.
     pub gid: Gid,
+    _registration: EndpointRegistration,
     sequence: AtomicI64,
     shm: ShmClient,
 }
@@ -47,12 +50,22 @@ impl Client {
         );
         let shm = ShmClient::new(ctx, &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service client uses shared memory");
+        let qos = qos::resolve(requested);
+        let gid = Gid::new();
+        let registration = node.registration.add_endpoint(Endpoint::of_service(
+            EndpointKind::Client,
+            name,
+            &ty.name,
+            gid.0,
+            &qos,
+        ));
         Ok(Self {
             node,
             name: CString::new(name).map_err(|_| Error::invalid("service name contains NUL"))?,
             ty,
-            qos: qos::resolve(requested),
-            gid: Gid::new(),
+            qos,
+            gid,
+            _registration: registration,
             sequence: AtomicI64::new(0),
             shm,
         })

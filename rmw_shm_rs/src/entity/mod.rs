@@ -2,6 +2,7 @@
 
 mod client;
 mod context;
+pub mod event;
 mod gid;
 mod guard_condition;
 mod node;

@@ -4,7 +4,8 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::qos::{self, Compatibility, QosProfile};
+use super::event::EndpointStatus;
+use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
@@ -25,6 +26,8 @@ pub struct Publisher {
     pub qos: QosProfile,
     /// This publisher's GID.
     pub gid: Gid,
+    /// Its QoS events.
+    pub status: Arc<EndpointStatus>,
     lifespan: u64,
     _registration: EndpointRegistration,
     sequence: AtomicU64,
@@ -57,6 +60,7 @@ impl Publisher {
         let publisher = Arc::new(Self {
             topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
             lifespan: qos::finite_ns(&qos.lifespan).unwrap_or(0),
+            status: Arc::new(EndpointStatus::new(true, &qos)?),
             node,
             ty,
             qos,
@@ -103,7 +107,9 @@ impl Publisher {
                 d.write(*s);
             }
             Ok(cdr.len())
-        })
+        })?;
+        self.status.activity();
+        Ok(())
     }
 
     /// Number of subscriptions on the same topic and type whose QoS is compatible, in every
@@ -119,14 +125,9 @@ impl GraphObserver for Publisher {
     }
 
     fn graph_changed(&self, graph: &GraphView) {
-        let matched = graph
-            .endpoints_on(EndpointKind::Subscription, self.topic())
-            .iter()
-            .filter(|(_, e)| e.same_type(&self.ty))
-            .filter(|(_, e)| {
-                qos::check_compatible(&self.qos, &(&e.qos).into()).0 != Compatibility::Error
-            })
-            .count();
+        let (matched, _) = self
+            .status
+            .update_from_graph(graph, self.topic(), &self.ty, &self.qos);
         self.matched.store(matched, Ordering::SeqCst);
         self.shm.refresh();
     }

@@ -284,3 +284,34 @@ pub fn check_compatible(
     }
     (verdict, reason)
 }
+
+/// The `rmw_qos_policy_kind_t` of the first rule [`check_compatible`] finds broken, or
+/// `RMW_QOS_POLICY_INVALID` when the pair is compatible.
+pub fn first_incompatible_policy(publisher: &QosProfile, subscription: &QosProfile) -> u32 {
+    use sys::*;
+    let (p, s) = (publisher, subscription);
+    if p.reliability == BEST_EFFORT && s.reliability == RELIABLE {
+        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_RELIABILITY;
+    }
+    if p.durability == VOLATILE && s.durability == TRANSIENT_LOCAL {
+        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_DURABILITY;
+    }
+    let (pd, sd) = (&p.deadline, &s.deadline);
+    if (time_is_default(pd) && !time_is_default(sd))
+        || (!time_is_default(pd) && !time_is_default(sd) && time_less(sd, pd))
+    {
+        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_DEADLINE;
+    }
+    if p.liveliness == LIVELINESS_AUTOMATIC
+        && s.liveliness == rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC
+    {
+        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS;
+    }
+    let (pl, sl) = (&p.liveliness_lease_duration, &s.liveliness_lease_duration);
+    if (time_is_default(pl) && !time_is_default(sl))
+        || (!time_is_default(pl) && !time_is_default(sl) && time_less(sl, pl))
+    {
+        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS_LEASE_DURATION;
+    }
+    rmw_qos_policy_kind_e_RMW_QOS_POLICY_INVALID
+}

@@ -5,8 +5,10 @@ use std::ffi::CString;
 use std::sync::Arc;
 
 use super::qos::{self, QosProfile};
-use super::{now_ns, Node};
+use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
+use crate::graph::model::{Endpoint, EndpointKind};
+use crate::graph::EndpointRegistration;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
 use crate::transport::shm::{service_name_of, ListenerFd, ResponseHeader, ShmServer};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
@@ -21,6 +23,9 @@ pub struct Service {
     pub ty: Arc<ServiceType>,
     /// The QoS profile in force (both request subscription and response publisher).
     pub qos: QosProfile,
+    /// The server's GID (its graph entry).
+    pub gid: Gid,
+    _registration: EndpointRegistration,
     shm: ShmServer,
 }
 
@@ -43,11 +48,22 @@ impl Service {
         );
         let shm = ShmServer::new(ctx, &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service server uses shared memory");
+        let qos = qos::resolve(requested);
+        let gid = Gid::new();
+        let registration = node.registration.add_endpoint(Endpoint::of_service(
+            EndpointKind::Service,
+            name,
+            &ty.name,
+            gid.0,
+            &qos,
+        ));
         Ok(Self {
             node,
             name: CString::new(name).map_err(|_| Error::invalid("service name contains NUL"))?,
             ty,
-            qos: qos::resolve(requested),
+            qos,
+            gid,
+            _registration: registration,
             shm,
         })
     }

@@ -1,11 +1,12 @@
 //! Subscriptions: deserialize straight out of the received shared-memory sample.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use super::qos::{self, Compatibility, QosProfile};
+use super::event::EndpointStatus;
+use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
 use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
@@ -41,6 +42,10 @@ pub struct Subscription {
     pub qos: QosProfile,
     /// This subscription's GID.
     pub gid: Gid,
+    /// Its QoS events.
+    pub status: Arc<EndpointStatus>,
+    /// The last sequence number taken from each publisher (message-lost detection).
+    last_sequence: Mutex<HashMap<[u8; 16], u64>>,
     _registration: EndpointRegistration,
     received: AtomicU64,
     matched: AtomicUsize,
@@ -87,6 +92,8 @@ impl Subscription {
             ty,
             qos,
             gid,
+            status: Arc::new(EndpointStatus::new(false, &qos)?),
+            last_sequence: Mutex::new(HashMap::new()),
             _registration: registration,
             received: AtomicU64::new(0),
             matched: AtomicUsize::new(0),
@@ -99,15 +106,25 @@ impl Subscription {
     }
 
     /// Whether a sample may be delivered: its publisher's QoS matches ours and it has not
-    /// outlived the publisher's lifespan.
+    /// outlived the publisher's lifespan. Counts the messages of that publisher that never
+    /// arrived (gaps in its sequence numbers) as lost.
     fn deliverable(&self, header: &SampleHeader, now: i64) -> bool {
-        if header.lifespan != 0
-            && now.saturating_sub(header.source_timestamp) > header.lifespan as i64
         {
-            return false;
+            let incompatible = self.incompatible.read().unwrap_or_else(|e| e.into_inner());
+            if !incompatible.is_empty() && incompatible.contains(&header.publisher_gid) {
+                return false;
+            }
         }
-        let incompatible = self.incompatible.read().unwrap_or_else(|e| e.into_inner());
-        incompatible.is_empty() || !incompatible.contains(&header.publisher_gid)
+        let previous = self
+            .last_sequence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(header.publisher_gid, header.sequence);
+        if let Some(prev) = previous {
+            self.status.lost(header.sequence.saturating_sub(prev + 1));
+        }
+        header.lifespan == 0
+            || now.saturating_sub(header.source_timestamp) <= header.lifespan as i64
     }
 
     /// Takes the oldest deliverable message and hands its CDR bytes to `read`; `Ok(None)`
@@ -133,6 +150,7 @@ impl Subscription {
                 source_timestamp: header.source_timestamp,
                 received_timestamp: now,
             };
+            self.status.activity();
             Ok(Some((value, info)))
         })
     }
@@ -172,17 +190,9 @@ impl GraphObserver for Subscription {
     }
 
     fn graph_changed(&self, graph: &GraphView) {
-        let (mut matched, mut incompatible) = (0, HashSet::new());
-        for (_, e) in graph.endpoints_on(EndpointKind::Publisher, self.topic()) {
-            if !e.same_type(&self.ty) {
-                continue;
-            }
-            if qos::check_compatible(&(&e.qos).into(), &self.qos).0 == Compatibility::Error {
-                incompatible.insert(e.gid);
-            } else {
-                matched += 1;
-            }
-        }
+        let (matched, incompatible) =
+            self.status
+                .update_from_graph(graph, self.topic(), &self.ty, &self.qos);
         self.matched.store(matched, Ordering::SeqCst);
         *self.incompatible.write().unwrap_or_else(|e| e.into_inner()) = incompatible;
     }

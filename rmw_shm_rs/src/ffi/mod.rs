@@ -6,6 +6,7 @@ pub mod guard;
 pub mod handles;
 
 pub mod client;
+pub mod event;
 pub mod graph;
 pub mod init;
 pub mod node;

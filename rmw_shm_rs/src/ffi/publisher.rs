@@ -174,3 +174,14 @@ rmw_export! {
         Ok(())
     }
 }
+
+rmw_export! {
+    /// Asserts the publisher's liveliness (MANUAL_BY_TOPIC): restarts its lease. Publishing
+    /// asserts it too.
+    fn rmw_publisher_assert_liveliness(publisher: *const rmw_publisher_t) -> rmw_ret_t {
+        // SAFETY: null or a publisher; checked.
+        let p = unsafe { entity(publisher)? };
+        p.status.assert_liveliness();
+        Ok(())
+    }
+}

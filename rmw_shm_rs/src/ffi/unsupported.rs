@@ -41,20 +41,8 @@ unsupported! {
     fn rmw_serialization_support_init(serialization_lib_name: *const c_char, allocator: *mut rcutils_allocator_t, serialization_support: *mut rosidl_dynamic_typesupport_serialization_support_t) [] "dynamic type support is not offered";
     fn rmw_subscription_set_content_filter(subscription: *mut rmw_subscription_t, options: *const rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
     fn rmw_subscription_get_content_filter(subscription: *const rmw_subscription_t, allocator: *mut rcutils_allocator_t, options: *mut rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
-    fn rmw_publisher_event_init(rmw_event: *mut rmw_event_t, publisher: *const rmw_publisher_t, event_type: rmw_event_type_t) [publisher] "QoS events are not implemented yet";
-    fn rmw_subscription_event_init(rmw_event: *mut rmw_event_t, subscription: *const rmw_subscription_t, event_type: rmw_event_type_t) [subscription] "QoS events are not implemented yet";
-    fn rmw_take_event(event_handle: *const rmw_event_t, event_info: *mut c_void, taken: *mut bool) [] "QoS events are not implemented yet";
-    fn rmw_event_set_callback(event: *mut rmw_event_t, callback: rmw_event_callback_t, user_data: *const c_void) [] "QoS events are not implemented yet";
+    fn rmw_event_set_callback(event: *mut rmw_event_t, callback: rmw_event_callback_t, user_data: *const c_void) [] "event callbacks (rclcpp events executor) are not implemented yet";
     fn rmw_subscription_set_on_new_message_callback(subscription: *mut rmw_subscription_t, callback: rmw_event_callback_t, user_data: *const c_void) [subscription] "listener callbacks (rclcpp events executor) are not implemented yet";
     fn rmw_service_set_on_new_request_callback(service: *mut rmw_service_t, callback: rmw_event_callback_t, user_data: *const c_void) [service] "listener callbacks (rclcpp events executor) are not implemented yet";
     fn rmw_client_set_on_new_response_callback(client: *mut rmw_client_t, callback: rmw_event_callback_t, user_data: *const c_void) [client] "listener callbacks (rclcpp events executor) are not implemented yet";
-    fn rmw_publisher_assert_liveliness(publisher: *const rmw_publisher_t) [publisher] "manual liveliness is not implemented yet";
-}
-
-rmw_export! {
-    /// No event type is supported yet (rmw/event.h).
-    fn rmw_event_type_is_supported(rmw_event_type: rmw_event_type_t) -> bool = false; {
-        let _ = rmw_event_type;
-        Ok(false)
-    }
 }

@@ -74,7 +74,7 @@ rmw_export! {
     /// Waits until a subscription has data, a service a request, a client a response, or a
     /// guard condition is triggered, or the timeout passes (null: forever; zero: poll once).
     /// Entries that are not ready are set to null; RMW_RET_TIMEOUT when none is. Events are
-    /// never ready yet.
+    ///
     fn rmw_wait(
         subscriptions: *mut rmw_subscriptions_t,
         guard_conditions: *mut rmw_guard_conditions_t,
@@ -112,8 +112,10 @@ rmw_export! {
             services: srvs.iter().map(|p| unsafe { borrow_data::<Service>(*p, "service").ok() }).collect(),
             // SAFETY: non-null entries are live `Arc<Client>` data pointers.
             clients: clis.iter().map(|p| unsafe { borrow_data::<Client>(*p, "client").ok() }).collect(),
+            // SAFETY: non-null entries are `rmw_event_t` handles initialized by our event_init,
+            // whose endpoints are alive.
+            events: evs.iter().map(|p| unsafe { super::event::event_status(p.cast::<rmw_event_t>()).ok() }).collect(),
         };
-        clear(evs);
         let result = waitables.wait(timeout);
         drop(waitables);
         match result {
@@ -127,6 +129,7 @@ rmw_export! {
                     (&mut *gcs, &ready.guard_conditions),
                     (&mut *srvs, &ready.services),
                     (&mut *clis, &ready.clients),
+                    (&mut *evs, &ready.events),
                 ] {
                     for (slot, r) in slots.iter_mut().zip(ready) {
                         if !r {
@@ -141,6 +144,7 @@ rmw_export! {
                 clear(gcs);
                 clear(srvs);
                 clear(clis);
+                clear(evs);
                 Err(e)
             }
         }

@@ -94,6 +94,24 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The entry of a service server or client named `name` of service type `type_name`.
+    pub fn of_service(
+        kind: EndpointKind,
+        name: &str,
+        type_name: &str,
+        gid: [u8; 16],
+        qos: &QosProfile,
+    ) -> Self {
+        Endpoint {
+            kind,
+            name: name.to_owned(),
+            type_name: type_name.to_owned(),
+            type_hash: String::new(),
+            gid,
+            qos: qos.into(),
+        }
+    }
+
     /// The entry of a publisher or subscription of `ty` on `topic`.
     pub fn of_topic(
         kind: EndpointKind,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
+use crate::entity::event::{EndpointStatus, EventKind};
 use crate::entity::{Client, GuardCondition, Service, Subscription};
 use crate::error::{Error, Result};
 
@@ -28,6 +29,8 @@ pub struct Waitables<'a> {
     pub services: Vec<Option<&'a Service>>,
     /// Service clients, in the caller's order.
     pub clients: Vec<Option<&'a Client>>,
+    /// QoS events (an endpoint's status and the event kind), in the caller's order.
+    pub events: Vec<Option<(&'a EndpointStatus, EventKind)>>,
 }
 
 /// Which entries are ready, in the same order as [`Waitables`].
@@ -41,6 +44,8 @@ pub struct Ready {
     pub services: Vec<bool>,
     /// Per client: a response is waiting.
     pub clients: Vec<bool>,
+    /// Per event: its status changed since it was last taken.
+    pub events: Vec<bool>,
 }
 
 impl Ready {
@@ -50,6 +55,7 @@ impl Ready {
             .chain(&self.guard_conditions)
             .chain(&self.services)
             .chain(&self.clients)
+            .chain(&self.events)
             .any(|r| *r)
     }
 }
@@ -72,6 +78,19 @@ impl Waitables<'_> {
             .iter()
             .flatten()
             .for_each(|c| c.drain_wakeups());
+        self.events
+            .iter()
+            .flatten()
+            .for_each(|(s, _)| s.wake().drain_wakeups());
+    }
+
+    /// Counts deadlines and leases that passed; returns when the next one would.
+    fn check_time(&self) -> Option<Instant> {
+        self.events
+            .iter()
+            .flatten()
+            .filter_map(|(s, _)| s.check_time())
+            .min()
     }
 
     fn check(&self) -> Ready {
@@ -95,6 +114,11 @@ impl Waitables<'_> {
                 .clients
                 .iter()
                 .map(|c| c.is_some_and(|c| c.has_response()))
+                .collect(),
+            events: self
+                .events
+                .iter()
+                .map(|e| e.is_some_and(|(s, k)| s.pending(k)))
                 .collect(),
         }
     }
@@ -125,6 +149,12 @@ impl Waitables<'_> {
         for g in self.guard_conditions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));
         }
+        for (s, _) in self.events.iter().flatten() {
+            fds.push(PollFd::from_borrowed_fd(
+                s.wake().wakeup_fd(),
+                PollFlags::IN,
+            ));
+        }
         let ts = timeout.map(|d| Timespec {
             tv_sec: d.as_secs() as i64,
             tv_nsec: d.subsec_nanos() as i64,
@@ -142,6 +172,7 @@ impl Waitables<'_> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             self.drain();
+            let next_event = self.check_time();
             let ready = self.check();
             if ready.any() {
                 for (g, r) in self.guard_conditions.iter().zip(&ready.guard_conditions) {
@@ -151,17 +182,23 @@ impl Waitables<'_> {
                 }
                 return Ok(ready);
             }
+            let now = Instant::now();
             let remaining = match deadline {
                 None => None,
                 Some(d) => {
-                    let now = Instant::now();
                     if now >= d {
                         return Err(Error::Timeout);
                     }
                     Some(d - now)
                 }
             };
-            self.sleep(remaining)?;
+            // Wake up when the next deadline or lease would pass, to count it.
+            let until_event = next_event.map(|e| e.saturating_duration_since(now));
+            let sleep = match (remaining, until_event) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            self.sleep(sleep)?;
         }
     }
 }

@@ -23,7 +23,11 @@ use super::{ShmContext, Svc};
 use crate::error::{Error, Result};
 
 /// Largest number of contexts (processes) per domain the channel serves.
-const MAX_PARTICIPANTS: usize = 256;
+const MAX_PARTICIPANTS: usize = 64;
+/// Announcements an observer queues between two looks (every announcement is a full
+/// snapshot, so only the newest of each participant matters; the worker looks at least every
+/// 100 ms, and newcomers get every participant's latest as history).
+const OBSERVER_BUFFER: usize = 32;
 
 type Factory = iceoryx2::service::port_factory::publish_subscribe::PortFactory<Svc, [u8], ()>;
 type EventFactory = iceoryx2::service::port_factory::event::PortFactory<Svc>;
@@ -59,14 +63,14 @@ impl DiscoveryChannel {
             .max_subscribers(MAX_PARTICIPANTS)
             .max_nodes(MAX_PARTICIPANTS)
             .history_size(1)
-            .subscriber_max_buffer_size(MAX_PARTICIPANTS)
+            .subscriber_max_buffer_size(OBSERVER_BUFFER)
             .enable_safe_overflow(true)
             .open_or_create()
             .map_err(|e| err("open")(format!("{e:?}")))?;
         // The observer first, so that answers to our own first announcement reach it.
         let observer = service
             .subscriber_builder()
-            .buffer_size(MAX_PARTICIPANTS)
+            .buffer_size(OBSERVER_BUFFER)
             .create()
             .map_err(|e| err("subscriber")(format!("{e:?}")))?;
         let port_name = PortName::new(key_hex).map_err(|e| err("port name")(format!("{e:?}")))?;
