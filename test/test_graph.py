@@ -29,6 +29,12 @@ def test_graph_seen_from_another_process_and_killed_node_leaves(launcher):
     assert '/rosout' in g['holder_pubs'] and '/g/topic_b' not in g['holder_pubs']
     assert g['holder_subs'] == {'/g/topic_b': ['std_msgs/msg/Int32']}
     assert g['unknown_node'] != 'no error'
+    assert g['services']['/g/srv_a'] == ['test_msgs/srv/BasicTypes']
+    assert g['services']['/g/srv_b'] == ['test_msgs/srv/BasicTypes']  # a client makes it known too
+    assert '/g/graph_holder/get_parameters' in g['services']
+    assert g['holder_services']['/g/srv_a'] == ['test_msgs/srv/BasicTypes']
+    assert '/g/srv_b' not in g['holder_services']
+    assert g['holder_clients'] == {'/g/srv_b': ['test_msgs/srv/BasicTypes']}
 
     os.killpg(holder.popen.pid, signal.SIGKILL)
     assert launcher.wait(observer, 30) == 0, observer.report()

@@ -24,6 +24,9 @@ def holder(args):
     node = rclpy.create_node('graph_holder', namespace='/g')
     node.create_publisher(String, '/g/topic_a', 7)
     node.create_subscription(Int32, '/g/topic_b', lambda m: None, 3)
+    from test_msgs.srv import BasicTypes
+    node.create_service(BasicTypes, '/g/srv_a', lambda req, resp: resp)
+    node.create_client(BasicTypes, '/g/srv_b')
     print('holder: ready', flush=True)
     rclpy.spin(node)
 
@@ -52,6 +55,9 @@ def observer(args):
         'count_sub_b': node.count_subscribers('/g/topic_b'),
         'holder_pubs': {n: t for n, t in node.get_publisher_names_and_types_by_node('graph_holder', '/g')},
         'holder_subs': {n: t for n, t in node.get_subscriber_names_and_types_by_node('graph_holder', '/g')},
+        'services': {n: t for n, t in node.get_service_names_and_types()},
+        'holder_services': {n: t for n, t in node.get_service_names_and_types_by_node('graph_holder', '/g')},
+        'holder_clients': {n: t for n, t in node.get_client_names_and_types_by_node('graph_holder', '/g')},
     }
     try:
         node.get_publisher_names_and_types_by_node('nobody', '/')
