@@ -22,10 +22,14 @@
 #                           get the same; it only keeps other work on the machine from preempting
 #                           the two benchmark processes as often
 #   BENCH_SCHED=other|fifo  scheduling policy of both processes (default other; fifo = chrt -f 10,
-#                           which keeps other CPU-bound work from delaying a wake-up by a tick)
-#   BENCH_FIFO_TOO=1|0      after the main runs, run both RMWs once more with SCHED_FIFO (default 1
-#                           when BENCH_SCHED=other): a second table in the report that shows how
-#                           much of the tail comes from other work on the machine
+#                           which keeps other CPU-bound work from delaying a wake-up by a tick; see
+#                           the caution under BENCH_FIFO_TOO)
+#   BENCH_FIFO_TOO=0|1      after the main runs, run both RMWs once more with SCHED_FIFO (default 0):
+#                           a second table in the report that shows how much of the tail comes from
+#                           other work on the machine. Caution: once, pinned rmw_fastrtps_cpp under
+#                           SCHED_FIFO got stuck in the 4 MiB throughput phase (ping at ~93% CPU for
+#                           minutes, i.e. a real-time thread spinning while the one it waits for
+#                           cannot run on that CPU); kill the run if that happens
 #   BENCH_QUIET_WAIT=S      wait up to S seconds (default 300) for the 1-minute load average to drop
 #                           below BENCH_QUIET_LOAD (default 0.7) before measuring; then go on anyway
 #   BENCH_ROUNDS=a,b,c,d,e  timed round trips per size (default 5000,5000,2000,500,200)
@@ -53,7 +57,7 @@ else
 fi
 CRITERION="${BENCH_CRITERION:-1}"
 SCHED="${BENCH_SCHED:-other}"
-FIFO_TOO="${BENCH_FIFO_TOO:-1}"
+FIFO_TOO="${BENCH_FIFO_TOO:-0}"
 [ "$SCHED" = fifo ] && FIFO_TOO=0
 QUIET_WAIT="${BENCH_QUIET_WAIT:-300}"
 QUIET_LOAD="${BENCH_QUIET_LOAD:-0.7}"

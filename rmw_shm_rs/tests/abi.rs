@@ -1,7 +1,7 @@
 //! Through the C ABI as rcl uses it: init, node, publisher, subscription, wait, take,
 //! serialization; and the documented return codes for null and foreign handles.
 
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CStr};
 use std::ptr::{null, null_mut};
 
 use libloading::Library;
@@ -11,109 +11,14 @@ use rmw_shm_rs::ffi::{
     unsupported::*, wait::*,
 };
 use rmw_shm_rs::sys::{
-    rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error,
-    rcutils_uint8_array_fini, rcutils_uint8_array_init, rcutils_uint8_array_t, rmw_context_t,
-    rmw_get_zero_initialized_context, rmw_get_zero_initialized_init_options, rmw_gid_t,
-    rmw_guard_conditions_t, rmw_init_options_t, rmw_message_info_t, rmw_publisher_options_t,
-    rmw_qos_profile_t, rmw_subscription_options_t, rmw_subscriptions_t, rmw_time_t,
-    rosidl_message_type_support_t, rosidl_runtime_c__String, rosidl_runtime_c__String__assign,
+    rcutils_get_default_allocator, rcutils_uint8_array_fini, rcutils_uint8_array_init,
+    rcutils_uint8_array_t, rmw_gid_t, rmw_guard_conditions_t, rmw_message_info_t,
+    rmw_publisher_options_t, rmw_qos_profile_t, rmw_subscription_options_t, rmw_subscriptions_t,
+    rmw_time_t, rosidl_message_type_support_t,
 };
 
-const LIB: &str = env!("RMW_SHM_RS_ROS_PREFIX_AT_BUILD");
-
-/// std_msgs/msg/String as the C type support and generator libraries provide it.
-struct StringType {
-    _libs: Vec<Library>,
-    ts: *const rosidl_message_type_support_t,
-    create: unsafe extern "C" fn() -> *mut rosidl_runtime_c__String,
-    destroy: unsafe extern "C" fn(*mut rosidl_runtime_c__String),
-}
-
-impl StringType {
-    fn load() -> Self {
-        // SAFETY: loading ROS message libraries and looking up their documented symbols.
-        unsafe {
-            let ts_lib =
-                Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_typesupport_c.so")).unwrap();
-            let gen_lib =
-                Library::new(format!("{LIB}/lib/libstd_msgs__rosidl_generator_c.so")).unwrap();
-            let get: libloading::Symbol<
-                unsafe extern "C" fn() -> *const rosidl_message_type_support_t,
-            > = ts_lib
-                .get(
-                    b"rosidl_typesupport_c__get_message_type_support_handle__std_msgs__msg__String",
-                )
-                .unwrap();
-            let ts = get();
-            let create = *gen_lib.get(b"std_msgs__msg__String__create").unwrap();
-            let destroy = *gen_lib.get(b"std_msgs__msg__String__destroy").unwrap();
-            StringType {
-                _libs: vec![ts_lib, gen_lib],
-                ts,
-                create,
-                destroy,
-            }
-        }
-    }
-
-    /// A new message holding `text` (std_msgs/String is one rosidl_runtime_c__String).
-    fn new_msg(&self, text: &str) -> *mut rosidl_runtime_c__String {
-        // SAFETY: create returns an initialized message; assign copies the C string.
-        unsafe {
-            let m = (self.create)();
-            let c = CString::new(text).unwrap();
-            assert!(rosidl_runtime_c__String__assign(m, c.as_ptr()));
-            m
-        }
-    }
-}
-
-fn text(m: *const rosidl_runtime_c__String) -> String {
-    // SAFETY: an initialized message from `new_msg`.
-    unsafe { CStr::from_ptr((*m).data).to_string_lossy().into_owned() }
-}
-
-struct Ctx {
-    options: Box<rmw_init_options_t>,
-    context: Box<rmw_context_t>,
-}
-
-fn init(domain: usize) -> Ctx {
-    // SAFETY: the rcl sequence: zero-initialized structs, init options, init.
-    unsafe {
-        let mut options = Box::new(rmw_get_zero_initialized_init_options());
-        assert_eq!(
-            rmw_init_options_init(&mut *options, rcutils_get_default_allocator()),
-            RET_OK
-        );
-        options.domain_id = domain;
-        let mut context = Box::new(rmw_get_zero_initialized_context());
-        assert_eq!(rmw_init(&*options, &mut *context), RET_OK);
-        assert_eq!(context.actual_domain_id, domain);
-        Ctx { options, context }
-    }
-}
-
-fn fini(mut c: Ctx) {
-    // SAFETY: the rcl teardown sequence on structs initialized by `init`.
-    unsafe {
-        assert_eq!(rmw_shutdown(&mut *c.context), RET_OK);
-        assert_eq!(rmw_context_fini(&mut *c.context), RET_OK);
-        assert_eq!(rmw_init_options_fini(&mut *c.options), RET_OK);
-    }
-}
-
-fn error_text() -> String {
-    // SAFETY: reads this thread's rcutils error state.
-    unsafe {
-        let s = rcutils_get_error_string();
-        let t = CStr::from_ptr(s.str_.as_ptr())
-            .to_string_lossy()
-            .into_owned();
-        rcutils_reset_error();
-        t
-    }
-}
+mod common;
+use common::*;
 
 #[test]
 fn publish_wait_take_roundtrip() {

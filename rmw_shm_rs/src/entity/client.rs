@@ -121,7 +121,7 @@ impl Client {
     }
 
     /// Consumes pending wake-ups.
-    pub fn drain_wakeups(&self) {
+    pub fn drain_wakeups(&self) -> u64 {
         self.shm.drain_wakeups()
     }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::transport::shm::ShmContext;
+use crate::wait::dispatch::Dispatcher;
 
 /// What `rmw_context_t::impl` points to.
 pub struct Context {
@@ -14,6 +15,7 @@ pub struct Context {
     pub enclave: String,
     graph: Graph,
     shm: ShmContext,
+    dispatcher: std::sync::OnceLock<Dispatcher>,
     shutdown: AtomicBool,
 }
 
@@ -27,6 +29,7 @@ impl Context {
             enclave,
             graph,
             shm,
+            dispatcher: std::sync::OnceLock::new(),
             shutdown: AtomicBool::new(false),
         })
     }
@@ -39,6 +42,15 @@ impl Context {
     /// The domain's graph as this context sees it, and its own part in it.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// The listener-callback thread of this context (created on first use).
+    pub fn dispatcher(&self) -> Result<&Dispatcher> {
+        if let Some(d) = self.dispatcher.get() {
+            return Ok(d);
+        }
+        let d = Dispatcher::new()?;
+        Ok(self.dispatcher.get_or_init(|| d))
     }
 
     /// Marks the context shut down (`rmw_shutdown`): no new entities.

@@ -150,6 +150,8 @@ pub struct EndpointStatus {
     lease: Option<Duration>,
     counters: Mutex<Counters>,
     wake: Arc<GuardCondition>,
+    generation: std::sync::atomic::AtomicU64,
+    context: std::sync::Weak<super::Context>,
 }
 
 fn duration(t: &crate::sys::rmw_time_t) -> Option<Duration> {
@@ -157,8 +159,8 @@ fn duration(t: &crate::sys::rmw_time_t) -> Option<Duration> {
 }
 
 impl EndpointStatus {
-    /// The status of a publisher (`publisher`) or subscription with QoS `qos`.
-    pub fn new(publisher: bool, qos: &QosProfile) -> Result<Self> {
+    /// The status of a publisher (`publisher`) or subscription with QoS `qos` in `context`.
+    pub fn new(publisher: bool, qos: &QosProfile, context: &Arc<super::Context>) -> Result<Self> {
         let manual = qos.liveliness
             == crate::sys::rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC;
         let now = Instant::now();
@@ -176,6 +178,8 @@ impl EndpointStatus {
                 ..Counters::default()
             }),
             wake: Arc::new(GuardCondition::new()?),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            context: Arc::downgrade(context),
         })
     }
 
@@ -186,6 +190,22 @@ impl EndpointStatus {
     /// The guard condition triggered on every change.
     pub fn wake(&self) -> &GuardCondition {
         &self.wake
+    }
+
+    /// Counts changes: it increases with each one (listener callbacks call once per change).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The context of the endpoint, while it exists.
+    pub fn context(&self) -> Option<Arc<super::Context>> {
+        self.context.upgrade()
+    }
+
+    fn notify(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.wake.trigger();
     }
 
     /// Records a publish (publisher) or a received message (subscription): restarts the
@@ -211,7 +231,7 @@ impl EndpointStatus {
     pub fn lost(&self, n: u64) {
         if n > 0 {
             self.lock().message_lost.add(n);
-            self.wake.trigger();
+            self.notify();
         }
     }
 
@@ -247,7 +267,7 @@ impl EndpointStatus {
         }
         drop(c);
         if changed {
-            self.wake.trigger();
+            self.notify();
         }
         next
     }
@@ -330,7 +350,7 @@ impl EndpointStatus {
         }
         drop(c);
         if changed {
-            self.wake.trigger();
+            self.notify();
         }
         result
     }

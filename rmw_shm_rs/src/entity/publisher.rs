@@ -57,10 +57,11 @@ impl Publisher {
             gid.0,
             &qos,
         ));
+        let status = Arc::new(EndpointStatus::new(true, &qos, &node.context)?);
         let publisher = Arc::new(Self {
             topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
             lifespan: qos::finite_ns(&qos.lifespan).unwrap_or(0),
-            status: Arc::new(EndpointStatus::new(true, &qos)?),
+            status,
             node,
             ty,
             qos,

@@ -110,7 +110,7 @@ impl Service {
     }
 
     /// Consumes pending wake-ups.
-    pub fn drain_wakeups(&self) {
+    pub fn drain_wakeups(&self) -> u64 {
         self.shm.drain_wakeups()
     }
 

@@ -86,13 +86,14 @@ impl Subscription {
             gid.0,
             &qos,
         ));
+        let status = Arc::new(EndpointStatus::new(false, &qos, &node.context)?);
         let sub = Arc::new(Self {
             topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
             node,
             ty,
             qos,
             gid,
-            status: Arc::new(EndpointStatus::new(false, &qos)?),
+            status,
             last_sequence: Mutex::new(HashMap::new()),
             _registration: registration,
             received: AtomicU64::new(0),
@@ -168,7 +169,7 @@ impl Subscription {
     }
 
     /// Consumes pending wake-ups (see [`ShmSubscriber::drain_wakeups`]).
-    pub fn drain_wakeups(&self) {
+    pub fn drain_wakeups(&self) -> u64 {
         self.shm.drain_wakeups()
     }
 

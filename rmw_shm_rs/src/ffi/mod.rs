@@ -5,6 +5,7 @@
 pub mod guard;
 pub mod handles;
 
+pub mod callback;
 pub mod client;
 pub mod event;
 pub mod graph;

@@ -41,8 +41,4 @@ unsupported! {
     fn rmw_serialization_support_init(serialization_lib_name: *const c_char, allocator: *mut rcutils_allocator_t, serialization_support: *mut rosidl_dynamic_typesupport_serialization_support_t) [] "dynamic type support is not offered";
     fn rmw_subscription_set_content_filter(subscription: *mut rmw_subscription_t, options: *const rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
     fn rmw_subscription_get_content_filter(subscription: *const rmw_subscription_t, allocator: *mut rcutils_allocator_t, options: *mut rmw_subscription_content_filter_options_t) [subscription] "content-filtered topics are not implemented yet";
-    fn rmw_event_set_callback(event: *mut rmw_event_t, callback: rmw_event_callback_t, user_data: *const c_void) [] "event callbacks (rclcpp events executor) are not implemented yet";
-    fn rmw_subscription_set_on_new_message_callback(subscription: *mut rmw_subscription_t, callback: rmw_event_callback_t, user_data: *const c_void) [subscription] "listener callbacks (rclcpp events executor) are not implemented yet";
-    fn rmw_service_set_on_new_request_callback(service: *mut rmw_service_t, callback: rmw_event_callback_t, user_data: *const c_void) [service] "listener callbacks (rclcpp events executor) are not implemented yet";
-    fn rmw_client_set_on_new_response_callback(client: *mut rmw_client_t, callback: rmw_event_callback_t, user_data: *const c_void) [client] "listener callbacks (rclcpp events executor) are not implemented yet";
 }

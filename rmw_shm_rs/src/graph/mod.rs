@@ -306,7 +306,11 @@ impl Drop for Graph {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.channel.wake();
         if let Some(w) = lock(&self.worker).take() {
-            let _ = w.join();
+            // The last reference may be dropped on the worker itself (it briefly holds
+            // entities): then it exits on its own after seeing `stop`.
+            if w.thread().id() != std::thread::current().id() {
+                let _ = w.join();
+            }
         }
     }
 }

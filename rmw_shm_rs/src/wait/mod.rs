@@ -10,6 +10,8 @@
 //! ends the `poll`: no wake-up is lost. Nothing is allocated per wait set: rclpy creates and
 //! destroys one every spin.
 
+pub mod dispatch;
+
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -62,22 +64,18 @@ impl Ready {
 
 impl Waitables<'_> {
     fn drain(&self) {
-        self.subscriptions
-            .iter()
-            .flatten()
-            .for_each(|s| s.drain_wakeups());
-        self.guard_conditions
-            .iter()
-            .flatten()
-            .for_each(|g| g.drain_wakeups());
-        self.services
-            .iter()
-            .flatten()
-            .for_each(|s| s.drain_wakeups());
-        self.clients
-            .iter()
-            .flatten()
-            .for_each(|c| c.drain_wakeups());
+        self.subscriptions.iter().flatten().for_each(|s| {
+            s.drain_wakeups();
+        });
+        self.guard_conditions.iter().flatten().for_each(|g| {
+            g.drain_wakeups();
+        });
+        self.services.iter().flatten().for_each(|s| {
+            s.drain_wakeups();
+        });
+        self.clients.iter().flatten().for_each(|c| {
+            c.drain_wakeups();
+        });
         self.events
             .iter()
             .flatten()

@@ -99,10 +99,10 @@ impl ShmSubscriber {
 
     /// Consumes pending wake-up events (after which the file descriptor is no longer readable
     /// until the next notification).
-    pub fn drain_wakeups(&self) {
-        if let Ok(p) = self.ports.get() {
-            let _ = p.listener.try_wait(|_| {});
-        }
+    pub fn drain_wakeups(&self) -> u64 {
+        self.ports
+            .get()
+            .map_or(0, |p| p.listener.try_wait(|_| {}).unwrap_or(0))
     }
 
     /// The listener's file descriptor, or `None` once the ports were released.

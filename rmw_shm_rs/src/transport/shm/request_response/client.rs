@@ -214,10 +214,8 @@ impl ShmClient {
     }
 
     /// Consumes pending wake-up events.
-    pub fn drain_wakeups(&self) {
-        if let Ok(p) = self.ports.get() {
-            drain(&p.listener);
-        }
+    pub fn drain_wakeups(&self) -> u64 {
+        self.ports.get().map_or(0, |p| drain(&p.listener))
     }
 
     /// The listener's file descriptor, or `None` once the ports were released.

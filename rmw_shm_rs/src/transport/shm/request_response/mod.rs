@@ -118,8 +118,8 @@ impl AsFd for ListenerFd<'_> {
 }
 
 /// Consumes a listener's pending wake-up events.
-fn drain(listener: &Listener<Svc>) {
-    let _ = listener.try_wait(|_| {});
+fn drain(listener: &Listener<Svc>) -> u64 {
+    listener.try_wait(|_| {}).unwrap_or(0)
 }
 
 #[cfg(test)]
