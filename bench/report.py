@@ -386,6 +386,22 @@ def build(args):
     if m.get("quick") == "1":
         doc.append("> **Quick run (`BENCH_QUICK=1`)**: few round trips, short criterion runs; a smoke test, "
                    "not a measurement.\n")
+    busy = []
+    for v in list(load.values()):
+        try:
+            busy.append(float(v.split()[0]))
+        except (ValueError, IndexError):
+            pass
+    if busy and max(busy) >= 1.0:
+        doc.append(
+            f"> **The machine was busy**: 1-minute load average {min(busy):.1f}–{max(busy):.1f} during the "
+            "ping-pong runs (other work on the 2 CPUs). Every latency is higher than on a quiet machine, "
+            "and rmw_fastrtps_cpp, whose data path hands each message through several threads, loses more "
+            "from it than rmw_shm_rs: treat the ratios below as measured under load, not as the quiet-machine "
+            "ratios (the analysis below gives the quiet-moment numbers seen during development).\n"
+        )
+    if args.note:
+        doc.append(f"> {args.note}\n")
     doc.append("## Targets of issue 4\n")
     doc.append(
         "Ratios against rmw_fastrtps_cpp from the same run, as issue 4 states them (\"on these "
@@ -480,6 +496,7 @@ def main():
     ap.add_argument("--criterion", default="")
     ap.add_argument("--doc", default="-")
     ap.add_argument("--fifo-results", default="")
+    ap.add_argument("--note", default="", help="an extra line for the top of the report")
     args = ap.parse_args()
     doc, tables = build(args)
     for title, tab in tables:

@@ -61,3 +61,17 @@ def test_incompatible_qos_never_delivers(launcher):
     launcher.check_rmw(pub)
     assert got(reliable) == [], reliable.report()
     assert len(got(best_effort)) > 5, best_effort.report()
+
+
+def test_reliable_keep_all_loses_nothing_to_a_slow_subscription(launcher):
+    """A RELIABLE KEEP_ALL subscription that takes 2 ms per message gets all of a 500-message
+    burst in order: the publisher waits for room instead of dropping (KEEP_LAST would drop)."""
+    sub = launcher.start('keep_all_sub', 'qos_worker.py', 'keep_all_sub', '--topic', '/keep_all',
+                         '--count', 500, '--duration', 60, '--watchdog', 90)
+    pub = launcher.start('burst_pub', 'qos_worker.py', 'burst_pub', '--topic', '/keep_all',
+                         '--depth', 10, '--count', 500, '--duration', 1, '--watchdog', 90)
+    assert launcher.wait(sub, 80) == 0, launcher.reports()
+    assert launcher.wait(pub, 30) == 0, pub.report()
+    launcher.check_rmw(sub)
+    assert 'burst_pub: done 0' in pub.output(), pub.report()
+    assert got(sub) == [f'k{i}' for i in range(500)], sub.report()

@@ -6,6 +6,10 @@
   sub        subscription with --reliability/--durability/--depth on --topic; prints 'sub: ready',
              then every message as 'GOT <data>' for --duration seconds.
   be_pub     BEST_EFFORT publisher on --topic publishing 'be<i>' every 0.05 s until killed.
+  burst_pub  RELIABLE publisher: waits for a subscription, publishes --count strings 'k<i>' back to
+             back, prints 'burst_pub: done <failures>'.
+  keep_all_sub  RELIABLE KEEP_ALL subscription that sleeps 2 ms per message; prints every message
+             ('GOT <data>') until --count arrived or --duration passed.
 """
 
 import argparse
@@ -23,7 +27,7 @@ def qos(args, reliability='reliable', durability='volatile'):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['tl_pub', 'sub', 'be_pub'])
+    ap.add_argument('mode', choices=['tl_pub', 'sub', 'be_pub', 'burst_pub', 'keep_all_sub'])
     ap.add_argument('--topic', default='/qos_topic')
     ap.add_argument('--depth', type=int, default=5)
     ap.add_argument('--count', type=int, default=10)
@@ -39,6 +43,38 @@ def main():
     rclpy.init()
     announce_rmw(a.mode)
     node = rclpy.create_node(f'qos_{a.mode}')
+    if a.mode == 'burst_pub':
+        pub = node.create_publisher(String, a.topic, qos(a))
+        while pub.get_subscription_count() < 1:
+            rclpy.spin_once(node, timeout_sec=0.02)
+        failures = 0
+        for i in range(a.count):
+            try:
+                pub.publish(String(data=f'k{i}'))
+            except Exception as e:  # noqa: BLE001 - counted; the test expects none
+                failures += 1
+                print(f'publish failed: {e!r}', flush=True)
+        print(f'burst_pub: done {failures}', flush=True)
+        end = time.monotonic() + a.duration
+        while time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        rclpy.shutdown()
+        return
+    if a.mode == 'keep_all_sub':
+        from rclpy.qos import HistoryPolicy, QoSProfile
+        got = []
+
+        def slow(m):
+            got.append(m.data)
+            print(f'GOT {m.data}', flush=True)
+            time.sleep(0.002)
+        node.create_subscription(String, a.topic, slow, QoSProfile(history=HistoryPolicy.KEEP_ALL))
+        end = time.monotonic() + a.duration
+        while len(got) < a.count and time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        print('sub: done', flush=True)
+        rclpy.shutdown()
+        return
     if a.mode in ('tl_pub', 'be_pub'):
         q = qos(a, 'best_effort' if a.mode == 'be_pub' else 'reliable',
                 'transient_local' if a.mode == 'tl_pub' else 'volatile')

@@ -126,6 +126,22 @@ impl GraphObserver for Publisher {
     }
 
     fn graph_changed(&self, graph: &GraphView) {
+        // A RELIABLE KEEP_ALL subscription lives in the keep-all lane: serve it before it
+        // counts as matched, so nothing published after matching misses it.
+        if self.qos.reliability == qos::RELIABLE
+            && graph
+                .endpoints_on(EndpointKind::Subscription, self.topic())
+                .iter()
+                .any(|(_, e)| {
+                    e.same_type(&self.ty)
+                        && e.qos.history == qos::KEEP_ALL
+                        && e.qos.reliability == qos::RELIABLE
+                })
+        {
+            if let Err(e) = self.shm.serve_keep_all(self.node.context.shm()) {
+                tracing::warn!(target: "rmw_shm_rs::path", topic = self.topic(), "cannot serve KEEP_ALL subscriptions: {e}");
+            }
+        }
         let (matched, _) = self
             .status
             .update_from_graph(graph, self.topic(), &self.ty, &self.qos);

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
 use crate::graph::{EndpointRegistration, GraphObserver};
-use crate::transport::shm::{SampleHeader, ShmSubscriber, WakeupFd};
+use crate::transport::shm::{Lane, SampleHeader, ShmSubscriber, WakeupFd};
 use crate::typesupport::{MessageMut, MessageType};
 
 /// What `rmw_message_info_t` reports about a taken message.
@@ -75,9 +75,15 @@ impl Subscription {
         let qos = qos::resolve_subscription(requested, &publishers);
         let ctx = node.context.shm();
         let service = ctx.topic_service_name(topic, ty.type_name(), ty.type_hash());
-        let transient = qos.durability == qos::TRANSIENT_LOCAL;
-        let shm = ShmSubscriber::new(ctx, &service, qos::queue_depth(&qos), transient)?;
-        tracing::debug!(target: "rmw_shm_rs::path", topic, service, transient, "subscription uses shared memory");
+        let lane = if qos.durability == qos::TRANSIENT_LOCAL {
+            Lane::TransientLocal
+        } else if qos.history == qos::KEEP_ALL && qos.reliability == qos::RELIABLE {
+            Lane::KeepAll
+        } else {
+            Lane::Volatile
+        };
+        let shm = ShmSubscriber::new(ctx, &service, qos::queue_depth(&qos), lane)?;
+        tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription uses shared memory");
         let gid = Gid::new();
         let registration = node.registration.add_endpoint(Endpoint::of_topic(
             EndpointKind::Subscription,

@@ -23,6 +23,9 @@ pub struct TopicLimits {
     /// The largest KEEP_LAST depth honoured; deeper histories are clamped to it
     /// (`RMW_SHM_RS_MAX_DEPTH`, default 64).
     pub max_depth: usize,
+    /// How long a RELIABLE publisher waits for room in a KEEP_ALL subscription's full queue
+    /// before `rmw_publish` fails (`RMW_SHM_RS_MAX_BLOCKING_MS`, default 1000).
+    pub max_blocking: std::time::Duration,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -42,6 +45,10 @@ impl TopicLimits {
             max_subscriptions: env_usize("RMW_SHM_RS_MAX_SUBSCRIPTIONS", 32),
             max_nodes: env_usize("RMW_SHM_RS_MAX_NODES", 64),
             max_depth: env_usize("RMW_SHM_RS_MAX_DEPTH", 64),
+            max_blocking: std::time::Duration::from_millis(env_usize(
+                "RMW_SHM_RS_MAX_BLOCKING_MS",
+                1000,
+            ) as u64),
         })
     }
 }
@@ -107,18 +114,39 @@ fn with_retry<T, E: std::fmt::Debug>(
     Err(Error::Transport(format!("{what}: {last}")))
 }
 
-/// Opens (or creates) the data service of a topic: the volatile one, or with `transient` the
-/// transient-local one, whose publishers keep up to [`TopicLimits::max_depth`] samples as
-/// history for late-joining subscriptions (`name` + `/tl`).
-pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, transient: bool) -> Result<PubSubFactory> {
+/// Which of a topic's data services an endpoint uses (docs/qos.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// KEEP_LAST and best-effort subscriptions: a full queue drops its oldest sample.
+    Volatile,
+    /// TRANSIENT_LOCAL subscriptions (`name/tl`): publishers keep
+    /// [`TopicLimits::max_depth`] samples of history for late joiners.
+    TransientLocal,
+    /// RELIABLE KEEP_ALL subscriptions (`name/all`): a full queue makes the publisher wait
+    /// (up to `RMW_SHM_RS_MAX_BLOCKING_MS`) instead of dropping anything.
+    KeepAll,
+}
+
+impl Lane {
+    fn suffix(self) -> &'static str {
+        match self {
+            Lane::Volatile => "",
+            Lane::TransientLocal => "/tl",
+            Lane::KeepAll => "/all",
+        }
+    }
+}
+
+/// Opens (or creates) one data service of a topic.
+pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, lane: Lane) -> Result<PubSubFactory> {
     let l = TopicLimits::get();
-    let name = if transient {
-        format!("{name}/tl")
-    } else {
-        name.to_owned()
-    };
+    let name = format!("{name}{}", lane.suffix());
     let service_name = super::service_name(&name)?;
-    let history = if transient { l.max_depth } else { 0 };
+    let history = if lane == Lane::TransientLocal {
+        l.max_depth
+    } else {
+        0
+    };
     with_retry(
         &format!("cannot open the shared-memory service '{name}'"),
         || {
@@ -132,8 +160,8 @@ pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, transient: bool) -> Resu
                 .subscriber_max_borrowed_samples(2)
                 .history_size(history)
                 // KEEP_LAST: a full subscription queue drops its oldest sample, as a DDS reader's
-                // history does.
-                .enable_safe_overflow(true)
+                // history does; KEEP_ALL: the publisher waits for room.
+                .enable_safe_overflow(lane != Lane::KeepAll)
                 .open_or_create()
         },
     )

@@ -100,6 +100,15 @@ impl<T: Send + Sync + 'static> Slot<T> {
         slot
     }
 
+    /// Changes the resources; fails once they were released.
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+        let mut g = self.inner.write();
+        let v = g.as_mut().ok_or_else(|| {
+            Error::Other("shared-memory resources were released (process exiting)".into())
+        })?;
+        Ok(f(v))
+    }
+
     /// Borrows the resources; fails once they were released (the process is exiting).
     pub fn get(&self) -> Result<MappedRwLockReadGuard<'_, T>> {
         RwLockReadGuard::try_map(self.inner.read(), Option::as_ref).map_err(|_| {

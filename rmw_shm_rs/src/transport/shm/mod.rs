@@ -15,7 +15,7 @@ mod publisher;
 mod request_response;
 mod subscriber;
 
-pub use config::TopicLimits;
+pub use config::{Lane, TopicLimits};
 pub use discovery::DiscoveryChannel;
 pub use lifecycle::release_all;
 pub use publisher::ShmPublisher;

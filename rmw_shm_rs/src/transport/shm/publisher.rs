@@ -1,18 +1,22 @@
-//! The writing side of a topic: an iceoryx2 publisher of CDR bytes plus a notifier.
+//! The writing side of a topic: iceoryx2 publishers of CDR bytes plus a notifier.
 //!
-//! A VOLATILE publisher writes into the topic's volatile service. A TRANSIENT_LOCAL publisher
-//! writes into the transient-local service (whose history serves late joiners) and, when that
-//! service has subscriptions, copies the sample into the volatile one too: volatile
-//! subscriptions are compatible with it and live there.
+//! A topic has up to three data services ("lanes", see [`Lane`]): volatile, transient-local
+//! and keep-all. A publisher writes into every lane whose subscriptions it can serve: the
+//! volatile one always, the transient-local one when it is TRANSIENT_LOCAL (even without
+//! subscriptions: its history serves late joiners), the keep-all one when it is RELIABLE and
+//! a KEEP_ALL subscription exists (added when the graph shows one). A
+//! sample is serialized once into the first lane's loan and copied into the others; lanes
+//! without subscriptions are skipped, and with no lane to serve nothing is serialized at all.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::update_connections::UpdateConnections;
+use iceoryx2::port::BackpressureAction;
 use iceoryx2::prelude::*;
 
-use super::config::{open_event, open_pubsub, EventFactory, PubSubFactory};
+use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
 use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
 use crate::error::{Error, Result};
@@ -22,79 +26,71 @@ use crate::error::{Error, Result};
 const INITIAL_SLICE_LEN: usize = 256;
 
 struct Port {
+    lane: Lane,
     service: PubSubFactory,
     publisher: Publisher<Svc, [u8], SampleHeader>,
 }
 
 impl Port {
-    fn new(ctx: &ShmContext, name: &str, transient: bool) -> Result<Self> {
+    fn new(ctx: &ShmContext, name: &str, lane: Lane) -> Result<Self> {
         let node = ctx.node()?;
-        let service = open_pubsub(&node, name, transient)?;
-        let publisher = service
+        let service = open_pubsub(&node, name, lane)?;
+        let builder = service
             .publisher_builder()
             .initial_max_slice_len(INITIAL_SLICE_LEN)
             .allocation_strategy(AllocationStrategy::PowerOfTwo)
-            .max_loaned_samples(2)
-            .backpressure_strategy(BackpressureStrategy::DiscardData)
+            .max_loaned_samples(2);
+        let builder = if lane == Lane::KeepAll {
+            let max = TopicLimits::get().max_blocking;
+            builder
+                .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+                .set_backpressure_handler(move |info: &iceoryx2::port::BackpressureInfo| {
+                    if info.elapsed_time >= max {
+                        return BackpressureAction::DiscardDataAndFail;
+                    }
+                    // Let the subscription's process run instead of spinning.
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    BackpressureAction::Retry
+                })
+        } else {
+            builder.backpressure_strategy(BackpressureStrategy::DiscardData)
+        };
+        let publisher = builder
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a publisher on '{name}'"), e))?;
-        Ok(Self { service, publisher })
+        Ok(Self {
+            lane,
+            service,
+            publisher,
+        })
     }
 
     fn subscribers(&self) -> usize {
         self.service.dynamic_config().number_of_subscribers()
     }
-
-    /// Loans, fills and sends one sample.
-    fn send(
-        &self,
-        len: usize,
-        header: SampleHeader,
-        fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
-    ) -> Result<()> {
-        let mut sample = self
-            .publisher
-            .loan_slice_uninit(len)
-            .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
-        let written = fill(sample.payload_mut())?;
-        if written != len {
-            return Err(Error::Other(format!(
-                "serializer wrote {written} bytes into a sample of {len}"
-            )));
-        }
-        *sample.user_header_mut() = header;
-        // SAFETY: `fill` initialized all `len` bytes of the payload (checked above).
-        let sample = unsafe { sample.assume_init() };
-        sample
-            .send()
-            .map_err(|e| Error::transport("cannot send a shared-memory sample", e))?;
-        Ok(())
-    }
 }
 
 struct Ports {
-    /// The volatile service's port (for a transient-local publisher: the copy's).
-    volatile: Port,
-    /// The transient-local service's port, for a TRANSIENT_LOCAL publisher.
-    transient: Option<Port>,
+    lanes: Vec<Port>,
     _event: EventFactory,
     notifier: iceoryx2::port::notifier::Notifier<Svc>,
 }
 
 /// A publisher's shared-memory ports.
 pub struct ShmPublisher {
+    name: String,
     ports: Arc<Slot<Ports>>,
 }
 
 impl ShmPublisher {
     /// Creates the publisher ports of topic service `name`; `transient` for TRANSIENT_LOCAL.
+    /// The keep-all lane is added by [`serve_keep_all`](Self::serve_keep_all) once such a
+    /// subscription appears.
     pub fn new(ctx: &ShmContext, name: &str, transient: bool) -> Result<Self> {
-        let volatile = Port::new(ctx, name, false)?;
-        let transient = if transient {
-            Some(Port::new(ctx, name, true)?)
-        } else {
-            None
-        };
+        let mut lanes = vec![Port::new(ctx, name, Lane::Volatile)?];
+        if transient {
+            lanes.push(Port::new(ctx, name, Lane::TransientLocal)?);
+        }
         let node = ctx.node()?;
         let event = open_event(&node, name)?;
         let notifier = event
@@ -102,18 +98,37 @@ impl ShmPublisher {
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a notifier on '{name}'"), e))?;
         let ports = Ports {
-            volatile,
-            transient,
+            lanes,
             _event: event,
             notifier,
         };
         Ok(Self {
+            name: name.to_owned(),
             ports: Slot::new(ports, Kind::Ports),
         })
     }
 
-    /// Loans a sample of exactly `len` bytes, lets `fill` write all of them (it returns how many
-    /// it wrote, which must be `len`), sends it to every connected subscription and wakes them.
+    /// Adds the keep-all lane (for RELIABLE KEEP_ALL subscriptions) if it is not there yet.
+    pub fn serve_keep_all(&self, ctx: &ShmContext) -> Result<()> {
+        let present = self
+            .ports
+            .get()?
+            .lanes
+            .iter()
+            .any(|p| p.lane == Lane::KeepAll);
+        if !present {
+            let port = Port::new(ctx, &self.name, Lane::KeepAll)?;
+            self.ports.update(|p| {
+                if !p.lanes.iter().any(|p| p.lane == Lane::KeepAll) {
+                    p.lanes.push(port);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Sends one sample of exactly `len` bytes, which `fill` writes (returning how many it
+    /// wrote, which must be `len`), to every connected subscription, and wakes them.
     pub fn publish(
         &self,
         len: usize,
@@ -121,50 +136,60 @@ impl ShmPublisher {
         fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
     ) -> Result<()> {
         let ports = self.ports.get()?;
-        match &ports.transient {
-            None => ports.volatile.send(len, header, fill)?,
-            Some(t) if ports.volatile.subscribers() == 0 => t.send(len, header, fill)?,
-            Some(t) => {
-                // Serialized once into the transient sample, copied into the volatile one.
-                let mut copy = Vec::new();
-                t.send(len, header, |buf| {
-                    let n = fill(buf)?;
-                    copy.extend(buf[..n].iter().map(|b| {
-                        // SAFETY: `fill` initialized the first `n` bytes.
-                        unsafe { b.assume_init() }
-                    }));
-                    Ok(n)
-                })?;
-                ports.volatile.send(len, header, |buf| {
-                    for (d, s) in buf.iter_mut().zip(&copy) {
-                        d.write(*s);
-                    }
-                    Ok(copy.len())
-                })?;
+        let targets: Vec<&Port> = ports
+            .lanes
+            .iter()
+            .filter(|p| p.lane == Lane::TransientLocal || p.subscribers() > 0)
+            .collect();
+        let mut loans = Vec::with_capacity(targets.len());
+        for p in &targets {
+            let mut sample = p
+                .publisher
+                .loan_slice_uninit(len)
+                .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+            *sample.user_header_mut() = header;
+            loans.push(sample);
+        }
+        let Some((first, rest)) = loans.split_first_mut() else {
+            return Ok(());
+        };
+        let written = fill(first.payload_mut())?;
+        if written != len {
+            return Err(Error::Other(format!(
+                "serializer wrote {written} bytes into a sample of {len}"
+            )));
+        }
+        for other in rest {
+            other.payload_mut().copy_from_slice(first.payload());
+        }
+        let mut failure = None;
+        for sample in loans {
+            // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above)
+            // and the others are copies of it.
+            let sample = unsafe { sample.assume_init() };
+            if let Err(e) = sample.send() {
+                failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
             }
         }
         ports
             .notifier
             .notify()
             .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// Delivers the transient-local history to subscriptions that appeared since the last
     /// publish, and wakes them. Called when the graph changes.
     pub fn refresh(&self) {
         if let Ok(ports) = self.ports.get() {
-            if let Some(t) = &ports.transient {
-                let _ = t.publisher.update_connections();
+            for p in ports
+                .lanes
+                .iter()
+                .filter(|p| p.lane == Lane::TransientLocal)
+            {
+                let _ = p.publisher.update_connections();
                 let _ = ports.notifier.notify();
             }
         }
-    }
-
-    /// Number of subscriptions (of any process) connected to this publisher's services.
-    pub fn matched_subscriptions(&self) -> usize {
-        self.ports.get().map_or(0, |p| {
-            p.volatile.subscribers() + p.transient.as_ref().map_or(0, Port::subscribers)
-        })
     }
 }

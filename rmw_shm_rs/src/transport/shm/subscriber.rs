@@ -9,7 +9,7 @@ use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::prelude::*;
 use parking_lot::MappedRwLockReadGuard;
 
-use super::config::{open_event, open_pubsub, EventFactory, PubSubFactory, TopicLimits};
+use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
 use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
 use crate::error::{Error, Result};
@@ -39,13 +39,13 @@ impl AsFd for WakeupFd<'_> {
 }
 
 impl ShmSubscriber {
-    /// Creates the subscriber port of topic service `name`, keeping the newest `depth` samples
-    /// (clamped to [`TopicLimits::max_depth`]). A `transient` (TRANSIENT_LOCAL) subscription
-    /// lives in the transient-local service and asks each publisher for up to `depth` samples
-    /// of history.
-    pub fn new(ctx: &ShmContext, name: &str, depth: usize, transient: bool) -> Result<Self> {
+    /// Creates the subscriber port of topic service `name` in `lane`, queueing up to `depth`
+    /// samples (clamped to [`TopicLimits::max_depth`]). In the transient-local lane it asks
+    /// each publisher for up to `depth` samples of history.
+    pub fn new(ctx: &ShmContext, name: &str, depth: usize, lane: Lane) -> Result<Self> {
         let node = ctx.node()?;
-        let service = open_pubsub(&node, name, transient)?;
+        let transient = lane == Lane::TransientLocal;
+        let service = open_pubsub(&node, name, lane)?;
         let depth = depth.clamp(1, TopicLimits::get().max_depth);
         let subscriber = service
             .subscriber_builder()
