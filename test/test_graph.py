@@ -42,3 +42,15 @@ def test_graph_seen_from_another_process_and_killed_node_leaves(launcher):
     seconds, ok = gone.split()[1:]
     assert ok == 'True', observer.report()
     assert float(seconds) < 2.0, f'killed node left the graph after {seconds} s'
+
+
+def test_domains_are_isolated(launcher):
+    """A node in another ROS_DOMAIN_ID is neither in the graph nor reachable by its topics."""
+    other = str(launcher.domain + 100)
+    holder = launcher.start('holder_other_domain', 'graph_worker.py', 'holder', '--watchdog', 60,
+                            extra_env={'ROS_DOMAIN_ID': other})
+    assert launcher.wait_for_line(holder, 'holder: ready', 60), holder.report()
+    observer = launcher.start('observer', 'graph_worker.py', 'observer', '--watchdog', 60,
+                              '--appear-timeout', 3)
+    rc = launcher.wait(observer, 40)
+    assert rc == 1 and 'holder never appeared' in observer.output(), observer.report()

@@ -40,7 +40,7 @@ def observer(args):
     rclpy.init()
     announce_rmw('observer')
     node = rclpy.create_node('graph_observer')
-    if not wait_until(lambda: ('graph_holder', '/g') in names(node), 10):
+    if not wait_until(lambda: ('graph_holder', '/g') in names(node), args.appear_timeout):
         print(f'observer: holder never appeared; nodes {names(node)}', flush=True)
         sys.exit(1)
     info = lambda infos: [{'node': i.node_name, 'ns': i.node_namespace, 'type': i.topic_type,
@@ -78,6 +78,7 @@ if __name__ == '__main__':
     ap.add_argument('mode', choices=['holder', 'observer'])
     ap.add_argument('--watchdog', type=float, default=60)
     ap.add_argument('--wait-stdin', action='store_true')
+    ap.add_argument('--appear-timeout', type=float, default=10)
     a = ap.parse_args()
     install_watchdog(a.watchdog, a.mode)
     holder(a) if a.mode == 'holder' else observer(a)
