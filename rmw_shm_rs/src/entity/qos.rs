@@ -173,40 +173,17 @@ pub fn check_compatible(
 ) -> (Compatibility, String) {
     use sys::*;
     let (p, s) = (publisher, subscription);
+    let best_effort = BEST_EFFORT;
+    let transient_local = TRANSIENT_LOCAL;
+    let automatic = LIVELINESS_AUTOMATIC;
+    let manual_by_topic = rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC;
     let mut verdict = Compatibility::Ok;
     let mut reason = String::new();
-    let mut error = |text: &str| {
+    for (_, text) in incompatibilities(p, s) {
         verdict = Compatibility::Error;
         reason.push_str("ERROR: ");
         reason.push_str(text);
         reason.push(';');
-    };
-    let best_effort = rmw_qos_reliability_policy_e_RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
-    let transient_local = rmw_qos_durability_policy_e_RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
-    let automatic = LIVELINESS_AUTOMATIC;
-    let manual_by_topic = rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC;
-    if p.reliability == best_effort && s.reliability == RELIABLE {
-        error("Best effort publisher and reliable subscription");
-    }
-    if p.durability == VOLATILE && s.durability == transient_local {
-        error("Volatile publisher and transient local subscription");
-    }
-    let (pd, sd) = (&p.deadline, &s.deadline);
-    if time_is_default(pd) && !time_is_default(sd) {
-        error("Subscription has a deadline, but publisher does not");
-    }
-    if !time_is_default(pd) && !time_is_default(sd) && time_less(sd, pd) {
-        error("Subscription deadline is less than publisher deadline");
-    }
-    if p.liveliness == automatic && s.liveliness == manual_by_topic {
-        error("Publisher's liveliness is automatic and subscription's is manual by topic");
-    }
-    let (pl, sl) = (&p.liveliness_lease_duration, &s.liveliness_lease_duration);
-    if time_is_default(pl) && !time_is_default(sl) {
-        error("Subscription has a liveliness lease duration, but publisher does not");
-    }
-    if !time_is_default(pl) && !time_is_default(sl) && time_less(sl, pl) {
-        error("Subscription liveliness lease duration is less than publisher");
     }
     if verdict == Compatibility::Ok {
         let mut warn = |text: String| {
@@ -285,33 +262,67 @@ pub fn check_compatible(
     (verdict, reason)
 }
 
-/// The `rmw_qos_policy_kind_t` of the first rule [`check_compatible`] finds broken, or
-/// `RMW_QOS_POLICY_INVALID` when the pair is compatible.
-pub fn first_incompatible_policy(publisher: &QosProfile, subscription: &QosProfile) -> u32 {
+/// The request/offered rules a publisher and subscription pair breaks, in
+/// rmw_fastrtps_cpp's order: each with its `rmw_qos_policy_kind_t` and reason text.
+fn incompatibilities(p: &QosProfile, s: &QosProfile) -> Vec<(u32, &'static str)> {
     use sys::*;
-    let (p, s) = (publisher, subscription);
+    let mut out = Vec::new();
     if p.reliability == BEST_EFFORT && s.reliability == RELIABLE {
-        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_RELIABILITY;
+        out.push((
+            rmw_qos_policy_kind_e_RMW_QOS_POLICY_RELIABILITY,
+            "Best effort publisher and reliable subscription",
+        ));
     }
     if p.durability == VOLATILE && s.durability == TRANSIENT_LOCAL {
-        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_DURABILITY;
+        out.push((
+            rmw_qos_policy_kind_e_RMW_QOS_POLICY_DURABILITY,
+            "Volatile publisher and transient local subscription",
+        ));
     }
+    let deadline = rmw_qos_policy_kind_e_RMW_QOS_POLICY_DEADLINE;
     let (pd, sd) = (&p.deadline, &s.deadline);
-    if (time_is_default(pd) && !time_is_default(sd))
-        || (!time_is_default(pd) && !time_is_default(sd) && time_less(sd, pd))
-    {
-        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_DEADLINE;
+    if time_is_default(pd) && !time_is_default(sd) {
+        out.push((
+            deadline,
+            "Subscription has a deadline, but publisher does not",
+        ));
+    }
+    if !time_is_default(pd) && !time_is_default(sd) && time_less(sd, pd) {
+        out.push((
+            deadline,
+            "Subscription deadline is less than publisher deadline",
+        ));
     }
     if p.liveliness == LIVELINESS_AUTOMATIC
         && s.liveliness == rmw_qos_liveliness_policy_e_RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC
     {
-        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS;
+        out.push((
+            rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS,
+            "Publisher's liveliness is automatic and subscription's is manual by topic",
+        ));
     }
+    let lease = rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS_LEASE_DURATION;
     let (pl, sl) = (&p.liveliness_lease_duration, &s.liveliness_lease_duration);
-    if (time_is_default(pl) && !time_is_default(sl))
-        || (!time_is_default(pl) && !time_is_default(sl) && time_less(sl, pl))
-    {
-        return rmw_qos_policy_kind_e_RMW_QOS_POLICY_LIVELINESS_LEASE_DURATION;
+    if time_is_default(pl) && !time_is_default(sl) {
+        out.push((
+            lease,
+            "Subscription has a liveliness lease duration, but publisher does not",
+        ));
     }
-    rmw_qos_policy_kind_e_RMW_QOS_POLICY_INVALID
+    if !time_is_default(pl) && !time_is_default(sl) && time_less(sl, pl) {
+        out.push((
+            lease,
+            "Subscription liveliness lease duration is less than publisher",
+        ));
+    }
+    out
+}
+
+/// The `rmw_qos_policy_kind_t` of the first rule [`check_compatible`] finds broken, or
+/// `RMW_QOS_POLICY_INVALID` when the pair is compatible.
+pub fn first_incompatible_policy(publisher: &QosProfile, subscription: &QosProfile) -> u32 {
+    incompatibilities(publisher, subscription).first().map_or(
+        sys::rmw_qos_policy_kind_e_RMW_QOS_POLICY_INVALID,
+        |(kind, _)| *kind,
+    )
 }

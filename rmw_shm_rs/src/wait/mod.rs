@@ -3,12 +3,12 @@
 //!
 //! Every waitable owns a file descriptor that becomes readable when it may have become ready
 //! (an iceoryx2 listener for subscriptions, services and clients, a guard condition's eventfd).
-//! A wait round first drains those wake-ups, then checks the real state (samples, requests or
-//! responses queued, trigger flag), and only if
-//! nothing is ready sleeps in `poll(2)` on all descriptors. Because draining happens before the
-//! check, a publish or trigger that lands after the check leaves its descriptor readable and
-//! ends the `poll`: no wake-up is lost. Nothing is allocated per wait set: rclpy creates and
-//! destroys one every spin.
+//! A wait round checks the real state (samples, requests or responses queued, trigger flags,
+//! event statuses); if nothing is ready it drains those wake-ups, checks again, and only then
+//! sleeps in `poll(2)` on all descriptors. Because the last drain happens before the last
+//! check, a publish or trigger that lands after that check leaves its descriptor readable and
+//! ends the `poll`: no wake-up is lost. Nothing outlives the call: rclpy creates and destroys a
+//! wait set every spin.
 
 pub mod dispatch;
 
@@ -169,9 +169,16 @@ impl Waitables<'_> {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<Ready> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            self.drain();
-            let next_event = self.check_time();
-            let ready = self.check();
+            // Something already waiting is reported without touching the descriptors (the
+            // common case under load: one syscall less per wait). Otherwise drain, then look
+            // again before sleeping, so nothing that arrived in between is slept through.
+            let mut next_event = self.check_time();
+            let mut ready = self.check();
+            if !ready.any() {
+                self.drain();
+                next_event = self.check_time();
+                ready = self.check();
+            }
             if ready.any() {
                 for (g, r) in self.guard_conditions.iter().zip(&ready.guard_conditions) {
                     if let (Some(g), true) = (g, r) {

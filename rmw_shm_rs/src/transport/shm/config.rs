@@ -176,6 +176,8 @@ pub(super) fn open_event(node: &Node<Svc>, name: &str) -> Result<EventFactory> {
         || {
             node.service_builder(&service_name)
                 .event()
+                // Only event id 0 is used: a smaller id space makes every drain cheaper.
+                .event_id_max_value(0)
                 .max_notifiers(l.max_publishers)
                 .max_listeners(l.max_subscriptions)
                 .max_nodes(l.max_nodes)
@@ -232,6 +234,8 @@ pub(super) fn open_service_event(
         || {
             node.service_builder(&service_name)
                 .event()
+                // Only event id 0 is used: a smaller id space makes every drain cheaper.
+                .event_id_max_value(0)
                 .max_notifiers(most)
                 .max_listeners(most)
                 .max_nodes(l.max_nodes)

@@ -84,6 +84,8 @@ impl DiscoveryChannel {
         let event = node
             .service_builder(&super::event_service_name(&base)?)
             .event()
+            // Only event id 0 is used: a smaller id space makes every drain cheaper.
+            .event_id_max_value(0)
             .max_notifiers(MAX_PARTICIPANTS)
             .max_listeners(MAX_PARTICIPANTS)
             .max_nodes(MAX_PARTICIPANTS)
