@@ -7,6 +7,7 @@
 //! ([`wait`]) block on the transport's event file descriptors and on guard conditions.
 
 pub mod cdr;
+pub mod counters;
 pub mod entity;
 pub mod error;
 pub mod ffi;

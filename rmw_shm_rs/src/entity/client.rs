@@ -1,32 +1,21 @@
 //! Service clients: serialize each request straight into shared memory, take the responses
 //! addressed to this client (transport/shm/request_response).
 
-use std::ffi::CString;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use super::qos::{self, QosProfile};
-use super::{now_ns, Gid, Node};
-use crate::error::{Error, Result};
-use crate::graph::model::{Endpoint, EndpointKind};
-use crate::graph::EndpointRegistration;
+use super::qos::QosProfile;
+use super::service_endpoint::ServiceEndpoint;
+use super::{now_ns, Node};
+use crate::error::Result;
+use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
-use crate::transport::shm::{service_name_of, ListenerFd, RequestHeader, ShmClient};
+use crate::transport::shm::{ListenerFd, RequestHeader, ShmClient};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
 
 /// What `rmw_client_t::data` points to.
 pub struct Client {
-    /// The node that created it.
-    pub node: Arc<Node>,
-    /// Fully qualified service name.
-    pub name: CString,
-    /// Request and response types.
-    pub ty: Arc<ServiceType>,
-    /// The QoS profile in force.
-    pub qos: QosProfile,
-    /// The client's GID (`rmw_get_gid_for_client`); requests carry it as their writer GUID.
-    pub gid: Gid,
-    _registration: EndpointRegistration,
+    endpoint: ServiceEndpoint,
     sequence: AtomicI64,
     shm: ShmClient,
 }
@@ -39,33 +28,12 @@ impl Client {
         ty: Arc<ServiceType>,
         requested: &QosProfile,
     ) -> Result<Self> {
-        node.context.check_alive()?;
-        let ctx = node.context.shm();
-        let iox = service_name_of(
-            ctx,
-            name,
-            &ty.name,
-            ty.request.type_hash(),
-            ty.response.type_hash(),
-        );
-        let shm = ShmClient::new(ctx, &iox)?;
+        let (endpoint, iox) =
+            ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Client)?;
+        let shm = ShmClient::new(endpoint.node.context.shm(), &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service client uses shared memory");
-        let qos = qos::resolve(requested);
-        let gid = Gid::new();
-        let registration = node.registration.add_endpoint(Endpoint::of_service(
-            EndpointKind::Client,
-            name,
-            &ty.name,
-            gid.0,
-            &qos,
-        ));
         Ok(Self {
-            node,
-            name: CString::new(name).map_err(|_| Error::invalid("service name contains NUL"))?,
-            ty,
-            qos,
-            gid,
-            _registration: registration,
+            endpoint,
             sequence: AtomicI64::new(0),
             shm,
         })
@@ -128,5 +96,12 @@ impl Client {
     /// Readable while a wake-up is pending; `None` once released at process exit.
     pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
         self.shm.wakeup_fd()
+    }
+}
+
+impl std::ops::Deref for Client {
+    type Target = ServiceEndpoint;
+    fn deref(&self) -> &ServiceEndpoint {
+        &self.endpoint
     }
 }

@@ -9,6 +9,7 @@ mod node;
 mod publisher;
 pub mod qos;
 mod service;
+mod service_endpoint;
 mod subscription;
 
 pub use client::Client;
@@ -18,6 +19,7 @@ pub use guard_condition::GuardCondition;
 pub use node::Node;
 pub use publisher::Publisher;
 pub use service::Service;
+pub use service_endpoint::ServiceEndpoint;
 pub use subscription::{Subscription, TakenInfo};
 
 /// Nanoseconds since the Unix epoch (the clock of `rmw_message_info_t` timestamps).

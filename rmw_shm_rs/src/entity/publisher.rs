@@ -1,8 +1,10 @@
-//! Publishers: serialize once into a loaned shared-memory sample and send.
+//! Publishers: serialize once into a loaned shared-memory sample and send; or, for a
+//! fixed-size type, lend the sample itself to the caller (loaned messages, zero copies).
 
-use std::ffi::CString;
+use std::collections::HashMap;
+use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::event::EndpointStatus;
 use super::qos::{self, QosProfile};
@@ -11,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
 use crate::graph::{EndpointRegistration, GraphObserver};
-use crate::transport::shm::{SampleHeader, ShmPublisher};
+use crate::transport::shm::{PublisherLoan, SampleHeader, ShmPublisher, TopicLimits};
 use crate::typesupport::{MessageRef, MessageType};
 
 /// What `rmw_publisher_t::data` points to.
@@ -32,6 +34,8 @@ pub struct Publisher {
     _registration: EndpointRegistration,
     sequence: AtomicU64,
     matched: AtomicUsize,
+    /// Loaned messages not yet published or returned, keyed by their address.
+    loans: Mutex<HashMap<usize, PublisherLoan>>,
     shm: ShmPublisher,
 }
 
@@ -69,6 +73,7 @@ impl Publisher {
             _registration: registration,
             sequence: AtomicU64::new(0),
             matched: AtomicUsize::new(0),
+            loans: Mutex::new(HashMap::new()),
             shm,
         });
         let observer: Arc<dyn GraphObserver> = publisher.clone();
@@ -86,6 +91,7 @@ impl Publisher {
             sequence: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: now_ns(),
             lifespan: self.lifespan,
+            ..SampleHeader::default()
         }
     }
 
@@ -107,10 +113,79 @@ impl Publisher {
             for (d, s) in buf.iter_mut().zip(cdr) {
                 d.write(*s);
             }
+            crate::counters::record_copy(cdr.len());
             Ok(cdr.len())
         })?;
         self.status.activity();
         Ok(())
+    }
+
+    /// Whether this publisher lends messages: exactly when its type is fixed-size.
+    pub fn can_loan(&self) -> bool {
+        self.ty.is_plain()
+    }
+
+    fn loans(&self) -> std::sync::MutexGuard<'_, HashMap<usize, PublisherLoan>> {
+        self.loans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lends a message: a shared-memory sample holding the C struct, initialized with the
+    /// type's defaults, valid until [`publish_loan`](Self::publish_loan) or
+    /// [`return_loan`](Self::return_loan). At most `RMW_SHM_RS_MAX_LOANS` at a time.
+    pub fn borrow_loan(&self, ty: &MessageType) -> Result<*mut c_void> {
+        if !self.can_loan() {
+            return Err(Error::Unsupported(format!(
+                "rmw_borrow_loaned_message: {} is not a fixed-size type (can_loan_messages is false)",
+                self.ty.type_name()
+            )));
+        }
+        if ty.type_name() != self.ty.type_name() || ty.type_hash() != self.ty.type_hash() {
+            return Err(Error::invalid(format!(
+                "type support of {} for a publisher of {}",
+                ty.type_name(),
+                self.ty.type_name()
+            )));
+        }
+        let mut loans = self.loans();
+        let max = TopicLimits::get().max_loans;
+        if loans.len() >= max {
+            return Err(Error::BadAlloc(format!(
+                "rmw_borrow_loaned_message: the publisher on '{}' already holds {max} loaned \
+                 messages (RMW_SHM_RS_MAX_LOANS); publish or return one first",
+                self.topic()
+            )));
+        }
+        let mut loan = self.shm.loan(self.ty.c_size())?;
+        let ptr = self.ty.init_raw(loan.payload_mut())?;
+        loans.insert(loan.addr(), loan);
+        Ok(ptr)
+    }
+
+    fn remove_loan(&self, ptr: *mut c_void, what: &str) -> Result<PublisherLoan> {
+        self.loans().remove(&(ptr as usize)).ok_or_else(|| {
+            Error::invalid(format!(
+                "{what}: not a message loaned by this publisher (or already published / returned)"
+            ))
+        })
+    }
+
+    /// Publishes a loaned message: the sample itself is sent, zero copies.
+    pub fn publish_loan(&self, ptr: *mut c_void) -> Result<()> {
+        let loan = self.remove_loan(ptr, "rmw_publish_loaned_message")?;
+        self.shm.publish_loan(loan, self.next_header())?;
+        self.status.activity();
+        Ok(())
+    }
+
+    /// Gives a loaned message back unsent.
+    pub fn return_loan(&self, ptr: *mut c_void) -> Result<()> {
+        drop(self.remove_loan(ptr, "rmw_return_loaned_message_from_publisher")?);
+        Ok(())
+    }
+
+    /// Number of loaned messages held now.
+    pub fn loan_count(&self) -> usize {
+        self.loans().len()
     }
 
     /// Number of subscriptions on the same topic and type whose QoS is compatible, in every

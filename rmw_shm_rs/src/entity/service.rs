@@ -1,31 +1,20 @@
 //! Service servers: take requests straight out of shared memory, answer each one to the client
 //! that asked (transport/shm/request_response).
 
-use std::ffi::CString;
 use std::sync::Arc;
 
-use super::qos::{self, QosProfile};
-use super::{now_ns, Gid, Node};
-use crate::error::{Error, Result};
-use crate::graph::model::{Endpoint, EndpointKind};
-use crate::graph::EndpointRegistration;
+use super::qos::QosProfile;
+use super::service_endpoint::ServiceEndpoint;
+use super::{now_ns, Node};
+use crate::error::Result;
+use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
-use crate::transport::shm::{service_name_of, ListenerFd, ResponseHeader, ShmServer};
+use crate::transport::shm::{ListenerFd, ResponseHeader, ShmServer};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
 
 /// What `rmw_service_t::data` points to.
 pub struct Service {
-    /// The node that created it.
-    pub node: Arc<Node>,
-    /// Fully qualified service name.
-    pub name: CString,
-    /// Request and response types.
-    pub ty: Arc<ServiceType>,
-    /// The QoS profile in force (both request subscription and response publisher).
-    pub qos: QosProfile,
-    /// The server's GID (its graph entry).
-    pub gid: Gid,
-    _registration: EndpointRegistration,
+    endpoint: ServiceEndpoint,
     shm: ShmServer,
 }
 
@@ -37,35 +26,11 @@ impl Service {
         ty: Arc<ServiceType>,
         requested: &QosProfile,
     ) -> Result<Self> {
-        node.context.check_alive()?;
-        let ctx = node.context.shm();
-        let iox = service_name_of(
-            ctx,
-            name,
-            &ty.name,
-            ty.request.type_hash(),
-            ty.response.type_hash(),
-        );
-        let shm = ShmServer::new(ctx, &iox)?;
+        let (endpoint, iox) =
+            ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Service)?;
+        let shm = ShmServer::new(endpoint.node.context.shm(), &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service server uses shared memory");
-        let qos = qos::resolve(requested);
-        let gid = Gid::new();
-        let registration = node.registration.add_endpoint(Endpoint::of_service(
-            EndpointKind::Service,
-            name,
-            &ty.name,
-            gid.0,
-            &qos,
-        ));
-        Ok(Self {
-            node,
-            name: CString::new(name).map_err(|_| Error::invalid("service name contains NUL"))?,
-            ty,
-            qos,
-            gid,
-            _registration: registration,
-            shm,
-        })
+        Ok(Self { endpoint, shm })
     }
 
     /// Takes the oldest waiting request into `msg` (of the request type); its info carries the
@@ -117,5 +82,12 @@ impl Service {
     /// Readable while a wake-up is pending; `None` once released at process exit.
     pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
         self.shm.wakeup_fd()
+    }
+}
+
+impl std::ops::Deref for Service {
+    type Target = ServiceEndpoint;
+    fn deref(&self) -> &ServiceEndpoint {
+        &self.endpoint
     }
 }

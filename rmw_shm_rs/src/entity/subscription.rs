@@ -1,7 +1,8 @@
-//! Subscriptions: deserialize straight out of the received shared-memory sample.
+//! Subscriptions: deserialize straight out of the received shared-memory sample; copy a raw
+//! C struct (loaned publish) as it is; or lend the sample itself (loaned takes).
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
+use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -12,8 +13,10 @@ use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
 use crate::graph::{EndpointRegistration, GraphObserver};
-use crate::transport::shm::{Lane, SampleHeader, ShmSubscriber, WakeupFd};
-use crate::typesupport::{MessageMut, MessageType};
+use crate::transport::shm::{
+    Lane, SampleHeader, ShmSubscriber, SubscriberSample, TopicLimits, WakeupFd,
+};
+use crate::typesupport::{MessageMut, MessageType, OwnedMessage};
 
 /// What `rmw_message_info_t` reports about a taken message.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +31,14 @@ pub struct TakenInfo {
     pub source_timestamp: i64,
     /// Time of the take, ns since the Unix epoch.
     pub received_timestamp: i64,
+}
+
+/// A message lent by a loaned take.
+enum Loan {
+    /// A raw C struct inside the received sample: zero copies.
+    Sample(SubscriberSample),
+    /// A CDR sample, deserialized into memory of our own.
+    Owned(OwnedMessage),
 }
 
 /// What `rmw_subscription_t::data` points to.
@@ -51,6 +62,8 @@ pub struct Subscription {
     matched: AtomicUsize,
     /// Publishers whose QoS does not match ours: their samples are dropped, never delivered.
     incompatible: RwLock<HashSet<[u8; 16]>>,
+    /// Messages lent by loaned takes and not yet returned, keyed by their address.
+    loans: Mutex<HashMap<usize, Loan>>,
     shm: ShmSubscriber,
 }
 
@@ -105,6 +118,7 @@ impl Subscription {
             received: AtomicU64::new(0),
             matched: AtomicUsize::new(0),
             incompatible: RwLock::new(HashSet::new()),
+            loans: Mutex::new(HashMap::new()),
             shm,
         });
         let observer: Arc<dyn GraphObserver> = sub.clone();
@@ -134,22 +148,23 @@ impl Subscription {
             || now.saturating_sub(header.source_timestamp) <= header.lifespan as i64
     }
 
-    /// Takes the oldest deliverable message and hands its CDR bytes to `read`; `Ok(None)`
-    /// when nothing is waiting. Samples that may not be delivered are dropped on the way.
-    pub fn take_with<R>(
+    /// Takes the oldest deliverable sample and hands it to `read`; `Ok(None)` when nothing is
+    /// waiting. Samples that may not be delivered are dropped on the way.
+    fn take_sample<R>(
         &self,
-        read: impl FnOnce(&[u8]) -> Result<R>,
+        read: impl FnOnce(SubscriberSample) -> Result<R>,
     ) -> Result<Option<(R, TakenInfo)>> {
         let mut read = Some(read);
-        self.shm.take(|bytes, header| {
+        self.shm.take(|sample| {
+            let header = *sample.header();
             let now = now_ns();
-            if !self.deliverable(header, now) {
+            if !self.deliverable(&header, now) {
                 return Ok(None);
             }
             let read = read
                 .take()
                 .ok_or_else(|| Error::Other("take: reader used twice".into()))?;
-            let value = read(bytes)?;
+            let value = read(sample)?;
             let info = TakenInfo {
                 publisher_gid: header.publisher_gid,
                 publication_sequence: header.sequence,
@@ -162,11 +177,100 @@ impl Subscription {
         })
     }
 
-    /// Takes the oldest deliverable message into `msg`.
+    /// Takes the oldest deliverable message and hands its CDR bytes to `read`; `Ok(None)`
+    /// when nothing is waiting. A raw C struct (loaned publish) is serialized first.
+    pub fn take_with<R>(
+        &self,
+        read: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<(R, TakenInfo)>> {
+        self.take_sample(|sample| {
+            if sample.header().is_raw() {
+                read(&self.ty.raw_to_cdr(sample.payload())?)
+            } else {
+                read(sample.payload())
+            }
+        })
+    }
+
+    /// Takes the oldest deliverable message into `msg`: decodes CDR, or copies a raw C struct
+    /// as it is (one memcpy of the struct's size).
     pub fn take(&self, msg: &mut MessageMut<'_>) -> Result<Option<TakenInfo>> {
         Ok(self
-            .take_with(|bytes| msg.deserialize(bytes))?
+            .take_sample(|sample| {
+                if sample.header().is_raw() {
+                    msg.copy_raw(sample.payload())
+                } else {
+                    msg.deserialize(sample.payload())
+                }
+            })?
             .map(|((), info)| info))
+    }
+
+    /// Whether this subscription lends messages: exactly when its type is fixed-size.
+    pub fn can_loan(&self) -> bool {
+        self.ty.is_plain()
+    }
+
+    fn loans(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Loan>> {
+        self.loans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the oldest deliverable message as a loan: a pointer to the C struct inside the
+    /// shared-memory sample (zero copies) when it was published loaned, else to a message of
+    /// our own decoded from its CDR. Valid (and read-only) until
+    /// [`return_loan`](Self::return_loan). At most `RMW_SHM_RS_MAX_LOANS` at a time.
+    pub fn take_loan(&self) -> Result<Option<(*mut c_void, TakenInfo)>> {
+        if !self.can_loan() {
+            return Err(Error::Unsupported(format!(
+                "rmw_take_loaned_message: {} is not a fixed-size type (can_loan_messages is false)",
+                self.ty.type_name()
+            )));
+        }
+        let mut loans = self.loans();
+        let max = TopicLimits::get().max_loans;
+        if loans.len() >= max {
+            return Err(Error::BadAlloc(format!(
+                "rmw_take_loaned_message: the subscription on '{}' already holds {max} loaned \
+                 messages (RMW_SHM_RS_MAX_LOANS); return one first",
+                self.topic()
+            )));
+        }
+        let taken = self.take_sample(|sample| {
+            if sample.header().is_raw() {
+                let payload = sample.payload();
+                self.ty.check_raw(payload.as_ptr(), payload.len())?;
+                Ok(Loan::Sample(sample))
+            } else {
+                let mut owned = OwnedMessage::new(self.ty.clone())?;
+                owned.deserialize(sample.payload())?;
+                Ok(Loan::Owned(owned))
+            }
+        })?;
+        Ok(taken.map(|(loan, info)| {
+            let ptr: *mut c_void = match &loan {
+                Loan::Sample(s) => s.payload().as_ptr().cast_mut().cast(),
+                Loan::Owned(m) => m.as_ptr(),
+            };
+            loans.insert(ptr as usize, loan);
+            (ptr, info)
+        }))
+    }
+
+    /// Gives a loaned message back (its sample returns to the publisher).
+    pub fn return_loan(&self, ptr: *mut c_void) -> Result<()> {
+        let loan = self.loans().remove(&(ptr as usize)).ok_or_else(|| {
+            Error::invalid(
+                "rmw_return_loaned_message_from_subscription: not a message loaned by this \
+                 subscription (or already returned)",
+            )
+        })?;
+        drop(loan);
+        Ok(())
+    }
+
+    /// Number of loaned messages held now.
+    pub fn loan_count(&self) -> usize {
+        self.loans().len()
     }
 
     /// Whether a message is waiting.

@@ -10,6 +10,7 @@ pub mod client;
 pub mod event;
 pub mod graph;
 pub mod init;
+pub mod loan;
 pub mod node;
 pub mod publisher;
 pub mod qos;

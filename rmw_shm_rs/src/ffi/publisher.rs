@@ -57,12 +57,13 @@ rmw_export! {
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
         let publisher = Publisher::new(node, topic, ty, qos)?;
+        let can_loan = publisher.can_loan();
         Ok(Box::into_raw(Box::new(rmw_publisher_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             topic_name: publisher.topic.as_ptr(),
             data: into_data(publisher),
             options,
-            can_loan_messages: false,
+            can_loan_messages: can_loan,
         })))
     }
 }

@@ -14,7 +14,7 @@ use crate::sys::*;
 use crate::typesupport::message_type;
 use crate::typesupport::MessageMut;
 
-fn fill_info(out: &mut rmw_message_info_t, info: &TakenInfo) {
+pub(super) fn fill_info(out: &mut rmw_message_info_t, info: &TakenInfo) {
     out.source_timestamp = info.source_timestamp;
     out.received_timestamp = info.received_timestamp;
     out.publication_sequence_number = info.publication_sequence;
@@ -48,12 +48,13 @@ rmw_export! {
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
         let sub = Subscription::new(node, topic, ty, qos)?;
+        let can_loan = sub.can_loan();
         Ok(Box::into_raw(Box::new(rmw_subscription_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             topic_name: sub.topic.as_ptr(),
             data: into_data(sub),
             options,
-            can_loan_messages: false,
+            can_loan_messages: can_loan,
             is_cft_enabled: false,
         })))
     }
@@ -157,6 +158,7 @@ unsafe fn take_serialized(
         // SAFETY: the buffer has room for `bytes.len()` bytes now.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), arr.buffer, bytes.len()) };
         arr.buffer_length = bytes.len();
+        crate::counters::record_copy(bytes.len());
         Ok(())
     })?;
     // SAFETY: non-null out-pointers (checked above).

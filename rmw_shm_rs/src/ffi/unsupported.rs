@@ -2,7 +2,7 @@
 //! implementation's handle is still reported as such), then returns RMW_RET_UNSUPPORTED with
 //! an error message. docs/capabilities.md lists them with the reason and the plan.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 
 use super::handles::entity;
 use crate::error::Error;
@@ -24,12 +24,6 @@ macro_rules! unsupported {
 }
 
 unsupported! {
-    fn rmw_borrow_loaned_message(publisher: *const rmw_publisher_t, type_support: *const rosidl_message_type_support_t, ros_message: *mut *mut c_void) [publisher] "loaned messages are not offered (can_loan_messages is false)";
-    fn rmw_publish_loaned_message(publisher: *const rmw_publisher_t, ros_message: *mut c_void, allocation: *mut rmw_publisher_allocation_t) [publisher] "loaned messages are not offered (can_loan_messages is false)";
-    fn rmw_return_loaned_message_from_publisher(publisher: *const rmw_publisher_t, loaned_message: *mut c_void) [publisher] "loaned messages are not offered (can_loan_messages is false)";
-    fn rmw_take_loaned_message(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, allocation: *mut rmw_subscription_allocation_t) [subscription] "loaned messages are not offered (can_loan_messages is false)";
-    fn rmw_take_loaned_message_with_info(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, message_info: *mut rmw_message_info_t, allocation: *mut rmw_subscription_allocation_t) [subscription] "loaned messages are not offered (can_loan_messages is false)";
-    fn rmw_return_loaned_message_from_subscription(subscription: *const rmw_subscription_t, loaned_message: *mut c_void) [subscription] "loaned messages are not offered (can_loan_messages is false)";
     fn rmw_init_publisher_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
     fn rmw_fini_publisher_allocation(allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
     fn rmw_init_subscription_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_subscription_allocation_t) [] "preallocation is not needed: takes deserialize straight out of shared memory";

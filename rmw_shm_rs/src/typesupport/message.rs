@@ -4,8 +4,10 @@
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 
-use super::MessageType;
-use crate::error::Result;
+use std::sync::Arc;
+
+use super::{MessageType, MAX_C_ALIGN};
+use crate::error::{Error, Result};
 
 /// A read-only C message (`const void * ros_message`) of a known type.
 pub struct MessageRef<'a> {
@@ -51,5 +53,67 @@ impl<'a> MessageMut<'a> {
     pub fn deserialize(&mut self, bytes: &[u8]) -> Result<()> {
         // SAFETY: `new`'s contract.
         Ok(unsafe { self.ty.deserialize(bytes, self.ptr) }?)
+    }
+}
+
+impl MessageMut<'_> {
+    /// Replaces the message with a raw C struct of its plain type (a sample in the raw
+    /// format): one copy of [`MessageType::c_size`] bytes. A plain struct holds no pointers,
+    /// so the old contents own nothing and the new ones borrow nothing.
+    pub fn copy_raw(&mut self, raw: &[u8]) -> Result<()> {
+        self.ty.check_raw(raw.as_ptr(), raw.len())?;
+        // SAFETY: `new`'s contract gives c_size writable bytes at `ptr`; `raw` has exactly
+        // c_size bytes (checked) and is shared memory, never the caller's message.
+        unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), self.ptr.cast::<u8>(), raw.len()) };
+        crate::counters::record_copy(raw.len());
+        Ok(())
+    }
+}
+
+/// A C message of a known type in memory of our own (heap, aligned to [`MAX_C_ALIGN`]),
+/// initialized on creation and finalized on drop: what a loaned take hands out when the
+/// sample came as CDR.
+pub struct OwnedMessage {
+    buf: Vec<Align>,
+    ty: Arc<MessageType>,
+}
+
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+struct Align([u8; MAX_C_ALIGN]);
+
+impl OwnedMessage {
+    /// A new message of `ty` with its defaults.
+    pub fn new(ty: Arc<MessageType>) -> Result<Self> {
+        let n = ty.c_size().div_ceil(MAX_C_ALIGN).max(1);
+        let mut buf = vec![Align([0; MAX_C_ALIGN]); n];
+        // SAFETY: `buf` has at least c_size zeroed bytes aligned to 16, holding no message yet.
+        if !unsafe { ty.init_message(buf.as_mut_ptr().cast()) } {
+            return Err(Error::Other(format!(
+                "{}: the type support has no init function",
+                ty.type_name()
+            )));
+        }
+        Ok(Self { buf, ty })
+    }
+
+    /// The C message.
+    pub fn as_ptr(&self) -> *mut c_void {
+        self.buf.as_ptr().cast_mut().cast()
+    }
+
+    /// Decodes CDR `bytes` into the message.
+    pub fn deserialize(&mut self, bytes: &[u8]) -> Result<()> {
+        let ptr = self.buf.as_mut_ptr().cast();
+        // SAFETY: an initialized message of `ty`, exclusively ours (&mut self).
+        Ok(unsafe { self.ty.deserialize(bytes, ptr) }?)
+    }
+}
+
+impl Drop for OwnedMessage {
+    fn drop(&mut self) {
+        let ptr = self.buf.as_mut_ptr().cast();
+        // SAFETY: initialized in `new`, unused after this.
+        unsafe { self.ty.fini_message(ptr) };
     }
 }

@@ -35,7 +35,11 @@ use crate::sys;
 use codec::{walk, ReadPass, SizePass, WritePass};
 use plan::Plan;
 
-pub use message::{MessageMut, MessageRef};
+pub use message::{MessageMut, MessageRef, OwnedMessage};
+
+/// The alignment that any C message struct needs at most (`long double` on x86_64): raw C
+/// structs in shared memory (loaned messages) are placed at multiples of it.
+pub const MAX_C_ALIGN: usize = 16;
 pub use registry::{message_type, service_type};
 
 /// Identifier of the C introspection type support (`rosidl_typesupport_introspection_c`).
@@ -168,6 +172,7 @@ impl MessageType {
         let mut pass = WritePass(CdrWriter::new(out)?);
         // SAFETY: forwarded contract; the write pass only reads the message.
         unsafe { walk(&self.plan, msg.cast_mut().cast(), &mut pass)? };
+        crate::counters::record_serialization();
         Ok(pass.0.finish())
     }
 
@@ -207,8 +212,64 @@ impl MessageType {
     /// of this type, not accessed by others during the call.
     pub unsafe fn deserialize(&self, bytes: &[u8], msg: *mut c_void) -> Result<(), CdrError> {
         let mut pass = ReadPass(CdrReader::new(bytes)?);
+        crate::counters::record_deserialization();
         // SAFETY: forwarded contract.
         unsafe { walk(&self.plan, msg.cast(), &mut pass) }
+    }
+
+    /// Checks that `raw` can hold this type's C struct as it is: the type is plain, `raw` is
+    /// exactly [`c_size`](Self::c_size) bytes and aligned to [`MAX_C_ALIGN`].
+    pub fn check_raw(&self, raw: *const u8, len: usize) -> crate::error::Result<()> {
+        if !self.is_plain() {
+            return Err(crate::error::Error::Unsupported(format!(
+                "{} is not a fixed-size type: no raw C struct form",
+                self.name
+            )));
+        }
+        if len != self.c_size() {
+            return Err(crate::error::Error::Other(format!(
+                "raw {} sample of {len} bytes, expected {} (a publisher built against another \
+                 version of the message package?)",
+                self.name,
+                self.c_size()
+            )));
+        }
+        if raw as usize % MAX_C_ALIGN != 0 {
+            return Err(crate::error::Error::Other(format!(
+                "raw {} sample is not aligned to {MAX_C_ALIGN} bytes",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Turns `raw`, uninitialized memory of exactly [`c_size`](Self::c_size) bytes aligned
+    /// to [`MAX_C_ALIGN`] (e.g. a loaned shared-memory sample), into an initialized C message
+    /// of this plain type: zeroed (padding included), then the type's defaults. Returns the
+    /// message pointer (the start of `raw`).
+    ///
+    /// # Errors
+    /// When the type is not plain, or `raw` has the wrong size or alignment.
+    pub fn init_raw(&self, raw: &mut [MaybeUninit<u8>]) -> crate::error::Result<*mut c_void> {
+        self.check_raw(raw.as_ptr().cast(), raw.len())?;
+        raw.fill(MaybeUninit::new(0));
+        let ptr: *mut c_void = raw.as_mut_ptr().cast();
+        // SAFETY: `raw` is c_size writable, zeroed bytes aligned for any C struct (checked);
+        // a zeroed plain struct owns nothing, so initializing it leaks nothing.
+        unsafe { self.init_message(ptr) };
+        Ok(ptr)
+    }
+
+    /// Serializes a raw C struct of this plain type (a sample in the raw format) into CDR.
+    ///
+    /// # Errors
+    /// When the type is not plain, or `raw` has the wrong size or alignment; CDR errors.
+    pub fn raw_to_cdr(&self, raw: &[u8]) -> crate::error::Result<Vec<u8>> {
+        self.check_raw(raw.as_ptr(), raw.len())?;
+        // SAFETY: `raw` holds c_size initialized bytes, aligned for the struct (checked), of a
+        // plain type: every byte pattern a publisher of the same build wrote is a valid message
+        // and no field is a pointer.
+        Ok(unsafe { self.serialize_to_vec(raw.as_ptr().cast()) }?)
     }
 
     /// Initializes the C message at `msg` (all defaults) with the type's `init_function`.

@@ -9,6 +9,7 @@ use iceoryx2::prelude::*;
 use super::request_response::{RequestHeader, RequestResponseFactory, ResponseHeader};
 use super::{SampleHeader, Svc};
 use crate::error::{Error, Result};
+use crate::typesupport::MAX_C_ALIGN;
 
 /// Service-wide maxima of one topic. Environment variables override the defaults; every
 /// process on a host must use the same values.
@@ -26,6 +27,10 @@ pub struct TopicLimits {
     /// How long a RELIABLE publisher waits for room in a KEEP_ALL subscription's full queue
     /// before `rmw_publish` fails (`RMW_SHM_RS_MAX_BLOCKING_MS`, default 1000).
     pub max_blocking: std::time::Duration,
+    /// Loaned messages one publisher or one subscription may hold at a time
+    /// (`RMW_SHM_RS_MAX_LOANS`, default 8): borrowing or taking one more fails with an error
+    /// naming the limit, so a loan that is never returned cannot exhaust the sample pool.
+    pub max_loans: usize,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -49,6 +54,7 @@ impl TopicLimits {
                 "RMW_SHM_RS_MAX_BLOCKING_MS",
                 1000,
             ) as u64),
+            max_loans: env_usize("RMW_SHM_RS_MAX_LOANS", 8),
         })
     }
 }
@@ -142,6 +148,8 @@ pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, lane: Lane) -> Result<Pu
     let l = TopicLimits::get();
     let name = format!("{name}{}", lane.suffix());
     let service_name = super::service_name(&name)?;
+    let align = Alignment::new(MAX_C_ALIGN)
+        .ok_or_else(|| Error::Other("invalid payload alignment".into()))?;
     let history = if lane == Lane::TransientLocal {
         l.max_depth
     } else {
@@ -157,7 +165,10 @@ pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, lane: Lane) -> Result<Pu
                 .max_subscribers(l.max_subscriptions)
                 .max_nodes(l.max_nodes)
                 .subscriber_max_buffer_size(l.max_depth)
-                .subscriber_max_borrowed_samples(2)
+                // Loaned takes hold up to `max_loans` samples; ordinary takes one more.
+                .subscriber_max_borrowed_samples(l.max_loans + 2)
+                // Raw C structs (loaned messages) sit at their natural alignment.
+                .payload_alignment(align)
                 .history_size(history)
                 // KEEP_LAST: a full subscription queue drops its oldest sample, as a DDS reader's
                 // history does; KEEP_ALL: the publisher waits for room.

@@ -7,6 +7,10 @@
 //! set polls. Service names carry the ROS domain, the topic, the type name and the type hash,
 //! so different domains and different types never share a service: a subscription never
 //! receives bytes of a type it cannot decode.
+//!
+//! Loaned messages of fixed-size types travel as the raw C struct instead of CDR (see
+//! [`SampleHeader::format`]); both formats share the same services and every subscription
+//! accepts both.
 
 mod config;
 mod discovery;
@@ -18,11 +22,11 @@ mod subscriber;
 pub use config::{Lane, TopicLimits};
 pub use discovery::DiscoveryChannel;
 pub use lifecycle::release_all;
-pub use publisher::ShmPublisher;
+pub use publisher::{PublisherLoan, ShmPublisher};
 pub use request_response::{
     service_name_of, ListenerFd, RequestHeader, ResponseHeader, ServiceLimits, ShmClient, ShmServer,
 };
-pub use subscriber::{ShmSubscriber, WakeupFd};
+pub use subscriber::{ShmSubscriber, SubscriberSample, WakeupFd};
 
 use iceoryx2::prelude::*;
 
@@ -33,9 +37,17 @@ use crate::error::{Error, Result};
 pub type Svc = ipc_threadsafe::Service;
 
 /// Metadata in front of every sample; read by the subscription into `rmw_message_info_t`.
+///
+/// A sample's payload is in one of two formats, told apart by [`format`](Self::format):
+/// CDR bytes with the encapsulation header ([`SampleHeader::CDR`], what `rmw_publish`
+/// writes), or the C struct of a fixed-size ("plain") message type as it is in memory
+/// ([`SampleHeader::RAW`], what `rmw_publish_loaned_message` sends; exactly `c_size` bytes,
+/// aligned to [`MAX_C_ALIGN`](crate::typesupport::MAX_C_ALIGN)). A raw struct is only
+/// meaningful to processes with the same ABI (same host, same build of the message package);
+/// the service name carries the type hash, and a subscription checks the size.
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, ZeroCopySend)]
-#[type_name("rmw_shm_rs::SampleHeader.v2")]
+#[type_name("rmw_shm_rs::SampleHeader.v3")]
 pub struct SampleHeader {
     /// GID of the publisher that wrote the sample (`rmw_gid_t::data`).
     pub publisher_gid: [u8; 16],
@@ -46,6 +58,22 @@ pub struct SampleHeader {
     /// The publisher's lifespan in nanoseconds (0: infinite): a subscription drops the sample
     /// once it is older than that.
     pub lifespan: u64,
+    /// The payload format: [`SampleHeader::CDR`] or [`SampleHeader::RAW`].
+    pub format: u32,
+    /// Zero; keeps the header free of implicit padding.
+    pub reserved: u32,
+}
+
+impl SampleHeader {
+    /// Payload format: CDR bytes, encapsulation header included.
+    pub const CDR: u32 = 0;
+    /// Payload format: the raw C struct of a plain message type.
+    pub const RAW: u32 = 1;
+
+    /// Whether the payload is a raw C struct (else CDR).
+    pub fn is_raw(&self) -> bool {
+        self.format == Self::RAW
+    }
 }
 
 /// The shared-memory side of an rmw context: one iceoryx2 node.

@@ -15,6 +15,7 @@ use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::port::BackpressureAction;
 use iceoryx2::prelude::*;
+use iceoryx2::sample_mut_uninit::SampleMutUninit;
 
 use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
 use super::lifecycle::{Kind, Slot};
@@ -39,7 +40,8 @@ impl Port {
             .publisher_builder()
             .initial_max_slice_len(INITIAL_SLICE_LEN)
             .allocation_strategy(AllocationStrategy::PowerOfTwo)
-            .max_loaned_samples(2);
+            // Loaned messages (volatile lane) hold up to `max_loans`; publishing one more.
+            .max_loaned_samples(TopicLimits::get().max_loans + 2);
         let builder = if lane == Lane::KeepAll {
             let max = TopicLimits::get().max_blocking;
             builder
@@ -74,6 +76,22 @@ struct Ports {
     lanes: Vec<Port>,
     _event: EventFactory,
     notifier: iceoryx2::port::notifier::Notifier<Svc>,
+}
+
+/// A loaned sample of the volatile lane: the memory of a loaned message. Dropping it
+/// returns the sample to the publisher's pool unsent.
+pub struct PublisherLoan(SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>);
+
+impl PublisherLoan {
+    /// The sample's payload (uninitialized until written).
+    pub fn payload_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        self.0.payload_mut()
+    }
+
+    /// Where the payload starts: the key of the loan.
+    pub fn addr(&self) -> usize {
+        self.0.payload().as_ptr() as usize
+    }
 }
 
 /// A publisher's shared-memory ports.
@@ -161,11 +179,70 @@ impl ShmPublisher {
         }
         for other in rest {
             other.payload_mut().copy_from_slice(first.payload());
+            crate::counters::record_copy(len);
         }
         let mut failure = None;
         for sample in loans {
             // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above)
             // and the others are copies of it.
+            let sample = unsafe { sample.assume_init() };
+            if let Err(e) = sample.send() {
+                failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
+            }
+        }
+        ports
+            .notifier
+            .notify()
+            .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Loans a sample of `len` bytes from the volatile lane, for a loaned message. Its payload
+    /// is aligned to [`MAX_C_ALIGN`](crate::typesupport::MAX_C_ALIGN) (the service's payload
+    /// alignment).
+    pub fn loan(&self, len: usize) -> Result<PublisherLoan> {
+        let ports = self.ports.get()?;
+        let port = ports
+            .lanes
+            .iter()
+            .find(|p| p.lane == Lane::Volatile)
+            .ok_or_else(|| Error::Other("the publisher has no volatile lane".into()))?;
+        let sample = port
+            .publisher
+            .loan_slice_uninit(len)
+            .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        Ok(PublisherLoan(sample))
+    }
+
+    /// Sends a loaned sample whose whole payload the caller initialized, as a raw C struct
+    /// ([`SampleHeader::RAW`]): zero copies into the volatile lane; the transient-local and
+    /// keep-all lanes, when served, get a copy. Wakes the subscriptions.
+    pub fn publish_loan(&self, loan: PublisherLoan, mut header: SampleHeader) -> Result<()> {
+        header.format = SampleHeader::RAW;
+        let mut first = loan.0;
+        *first.user_header_mut() = header;
+        let ports = self.ports.get()?;
+        let mut copies = Vec::new();
+        for p in ports
+            .lanes
+            .iter()
+            .filter(|p| p.lane != Lane::Volatile)
+            .filter(|p| p.lane == Lane::TransientLocal || p.subscribers() > 0)
+        {
+            let mut sample = p
+                .publisher
+                .loan_slice_uninit(first.payload().len())
+                .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+            *sample.user_header_mut() = header;
+            sample.payload_mut().copy_from_slice(first.payload());
+            crate::counters::record_copy(first.payload().len());
+            copies.push(sample);
+        }
+        let mut failure = None;
+        for sample in std::iter::once(first).chain(copies) {
+            // SAFETY: the caller initialized the loan's whole payload (`publish_loan`'s
+            // contract, upheld by the publisher entity, which initializes it when borrowing);
+            // the others are copies of it.
             let sample = unsafe { sample.assume_init() };
             if let Err(e) = sample.send() {
                 failure = Some(Error::transport("cannot deliver a shared-memory sample", e));

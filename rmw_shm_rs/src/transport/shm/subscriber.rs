@@ -7,6 +7,7 @@ use std::sync::Arc;
 use iceoryx2::port::listener::Listener;
 use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::prelude::*;
+use iceoryx2::sample::Sample;
 use parking_lot::MappedRwLockReadGuard;
 
 use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
@@ -19,6 +20,22 @@ struct Ports {
     subscriber: Subscriber<Svc, [u8], SampleHeader>,
     _event: EventFactory,
     listener: Listener<Svc>,
+}
+
+/// A received sample, held as long as this value lives (a loaned take keeps it until the
+/// loan is returned); dropping it returns the sample to its publisher.
+pub struct SubscriberSample(Sample<Svc, [u8], SampleHeader>);
+
+impl SubscriberSample {
+    /// The payload: CDR bytes or a raw C struct, as the header says.
+    pub fn payload(&self) -> &[u8] {
+        self.0.payload()
+    }
+
+    /// The sample's header.
+    pub fn header(&self) -> &SampleHeader {
+        self.0.user_header()
+    }
 }
 
 /// A subscription's shared-memory ports.
@@ -69,18 +86,18 @@ impl ShmSubscriber {
         })
     }
 
-    /// Takes received samples, oldest first, handing each one's bytes and header to `read`
-    /// until it returns `Some` (a sample it returns `None` for is dropped). Each sample goes
-    /// back to its publisher when `read` returns.
+    /// Takes received samples, oldest first, handing each one to `read` until it returns
+    /// `Some` (a sample it returns `None` for is dropped). A sample goes back to its publisher
+    /// when `read` drops it.
     pub fn take<R>(
         &self,
-        mut read: impl FnMut(&[u8], &SampleHeader) -> Result<Option<R>>,
+        mut read: impl FnMut(SubscriberSample) -> Result<Option<R>>,
     ) -> Result<Option<R>> {
         let ports = self.ports.get()?;
         loop {
             match ports.subscriber.receive() {
                 Ok(Some(sample)) => {
-                    if let Some(r) = read(sample.payload(), sample.user_header())? {
+                    if let Some(r) = read(SubscriberSample(sample))? {
                         return Ok(Some(r));
                     }
                 }

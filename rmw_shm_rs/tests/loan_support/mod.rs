@@ -1,0 +1,221 @@
+//! Helpers of the loaned-message tests (tests/loans.rs, tests/loans_counters.rs):
+//! test_msgs/msg/BasicTypes (a fixed-size type) and std_msgs/msg/String through the C ABI.
+#![allow(dead_code)]
+
+use std::ffi::{c_void, CStr};
+use std::ptr::null_mut;
+
+use libloading::Library;
+use rmw_shm_rs::error::*;
+use rmw_shm_rs::ffi::{loan::*, node::*, publisher::*, subscription::*};
+use rmw_shm_rs::sys::{
+    rmw_message_info_t, rmw_node_t, rmw_publisher_options_t, rmw_publisher_t, rmw_qos_profile_t,
+    rmw_subscription_options_t, rmw_subscription_t, rosidl_message_type_support_t,
+};
+
+#[path = "../common/mod.rs"]
+pub mod common;
+pub use common::*;
+
+/// test_msgs/msg/BasicTypes as rosidl_generator_c lays it out.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BasicTypes {
+    pub bool_value: bool,
+    pub byte_value: u8,
+    pub char_value: u8,
+    pub float32_value: f32,
+    pub float64_value: f64,
+    pub int8_value: i8,
+    pub uint8_value: u8,
+    pub int16_value: i16,
+    pub uint16_value: u16,
+    pub int32_value: i32,
+    pub uint32_value: u32,
+    pub int64_value: i64,
+    pub uint64_value: u64,
+}
+
+impl BasicTypes {
+    /// A message whose every field depends on `n`.
+    pub fn sample(n: u32) -> Self {
+        BasicTypes {
+            bool_value: n % 2 == 1,
+            byte_value: n as u8,
+            char_value: b'a' + (n % 26) as u8,
+            float32_value: n as f32 + 0.5,
+            float64_value: -(n as f64) * 1.25,
+            int8_value: -(n as i8 % 100),
+            uint8_value: 200,
+            int16_value: -1234,
+            uint16_value: 54321,
+            int32_value: -(n as i32) * 1000,
+            uint32_value: n * 7,
+            int64_value: -(n as i64) << 40,
+            uint64_value: (n as u64) << 50,
+        }
+    }
+}
+
+/// The type support of test_msgs/msg/BasicTypes and of std_msgs/msg/String.
+pub struct Types {
+    _libs: Vec<Library>,
+    pub basic: *const rosidl_message_type_support_t,
+    pub string: StringType,
+}
+
+impl Types {
+    pub fn load() -> Self {
+        // SAFETY: loading ROS message libraries and looking up their documented symbols.
+        unsafe {
+            let ts_lib =
+                Library::new(format!("{LIB}/lib/libtest_msgs__rosidl_typesupport_c.so")).unwrap();
+            let get: libloading::Symbol<
+                unsafe extern "C" fn() -> *const rosidl_message_type_support_t,
+            > = ts_lib
+                .get(b"rosidl_typesupport_c__get_message_type_support_handle__test_msgs__msg__BasicTypes")
+                .unwrap();
+            let basic = get();
+            Types {
+                _libs: vec![ts_lib],
+                basic,
+                string: StringType::load(),
+            }
+        }
+    }
+}
+
+pub fn qos(depth: usize) -> rmw_qos_profile_t {
+    rmw_qos_profile_t {
+        history: 1, // KEEP_LAST
+        depth,
+        reliability: 1, // RELIABLE
+        durability: 2,  // VOLATILE
+        ..Default::default()
+    }
+}
+
+pub fn node(c: &mut Ctx, name: &CStr) -> *mut rmw_node_t {
+    // SAFETY: a live context and valid C strings.
+    let n = unsafe { rmw_create_node(&mut *c.context, name.as_ptr(), c"/loans".as_ptr()) };
+    assert!(!n.is_null(), "{}", error_text());
+    n
+}
+
+pub fn publisher(
+    node: *mut rmw_node_t,
+    ts: *const rosidl_message_type_support_t,
+    topic: &CStr,
+    depth: usize,
+) -> *mut rmw_publisher_t {
+    let opts = rmw_publisher_options_t::default();
+    // SAFETY: valid node, type support, topic and options.
+    let p = unsafe { rmw_create_publisher(node, ts, topic.as_ptr(), &qos(depth), &opts) };
+    assert!(!p.is_null(), "{}", error_text());
+    p
+}
+
+pub fn subscription(
+    node: *mut rmw_node_t,
+    ts: *const rosidl_message_type_support_t,
+    topic: &CStr,
+    depth: usize,
+) -> *mut rmw_subscription_t {
+    let opts = rmw_subscription_options_t::default();
+    // SAFETY: valid node, type support, topic and options.
+    let s = unsafe { rmw_create_subscription(node, ts, topic.as_ptr(), &qos(depth), &opts) };
+    assert!(!s.is_null(), "{}", error_text());
+    s
+}
+
+/// Borrows a loan, writes `msg` into it and publishes it.
+pub fn publish_loaned(types: &Types, p: *mut rmw_publisher_t, msg: BasicTypes) {
+    let mut loan: *mut c_void = null_mut();
+    // SAFETY: a BasicTypes publisher; the loan holds a BasicTypes until published.
+    unsafe {
+        assert_eq!(
+            rmw_borrow_loaned_message(p, types.basic, &mut loan),
+            RET_OK,
+            "{}",
+            error_text()
+        );
+        assert!(!loan.is_null());
+        assert_eq!(loan as usize % std::mem::align_of::<BasicTypes>(), 0);
+        // Borrowed messages come initialized with the type's defaults (all zero here).
+        assert_eq!(*loan.cast::<BasicTypes>(), BasicTypes::default());
+        *loan.cast::<BasicTypes>() = msg;
+        assert_eq!(
+            rmw_publish_loaned_message(p, loan, null_mut()),
+            RET_OK,
+            "{}",
+            error_text()
+        );
+    }
+}
+
+/// Takes one message as a loan (waiting up to 2 s), copies it out and returns the loan.
+pub fn take_loaned(s: *mut rmw_subscription_t) -> (BasicTypes, rmw_message_info_t) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let mut loan: *mut c_void = null_mut();
+        let mut taken = false;
+        let mut info = rmw_message_info_t::default();
+        // SAFETY: a BasicTypes subscription; the loan is read before it is returned.
+        unsafe {
+            assert_eq!(
+                rmw_take_loaned_message_with_info(s, &mut loan, &mut taken, &mut info, null_mut()),
+                RET_OK,
+                "{}",
+                error_text()
+            );
+            if taken {
+                assert_eq!(loan as usize % std::mem::align_of::<BasicTypes>(), 0);
+                let m = *loan.cast::<BasicTypes>();
+                assert_eq!(
+                    rmw_return_loaned_message_from_subscription(s, loan),
+                    RET_OK,
+                    "{}",
+                    error_text()
+                );
+                return (m, info);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message within 2 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Takes one message by copy (waiting up to 2 s).
+pub fn take_copy(s: *mut rmw_subscription_t) -> BasicTypes {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let mut m = BasicTypes::default();
+        let mut taken = false;
+        // SAFETY: a BasicTypes subscription and an initialized BasicTypes (plain, no init
+        // needed beyond zeroes).
+        unsafe {
+            assert_eq!(
+                rmw_take(
+                    s,
+                    (&mut m as *mut BasicTypes).cast(),
+                    &mut taken,
+                    null_mut()
+                ),
+                RET_OK,
+                "{}",
+                error_text()
+            );
+        }
+        if taken {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message within 2 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
