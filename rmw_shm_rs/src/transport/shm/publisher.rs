@@ -181,20 +181,9 @@ impl ShmPublisher {
             other.payload_mut().copy_from_slice(first.payload());
             crate::counters::record_copy(len);
         }
-        let mut failure = None;
-        for sample in loans {
-            // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above)
-            // and the others are copies of it.
-            let sample = unsafe { sample.assume_init() };
-            if let Err(e) = sample.send() {
-                failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
-            }
-        }
-        ports
-            .notifier
-            .notify()
-            .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
-        failure.map_or(Ok(()), Err)
+        // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above) and
+        // the others are copies of it.
+        unsafe { send_all(&ports, loans) }
     }
 
     /// Loans a sample of `len` bytes from the volatile lane, for a loaned message. Its payload
@@ -238,21 +227,10 @@ impl ShmPublisher {
             crate::counters::record_copy(first.payload().len());
             copies.push(sample);
         }
-        let mut failure = None;
-        for sample in std::iter::once(first).chain(copies) {
-            // SAFETY: the caller initialized the loan's whole payload (`publish_loan`'s
-            // contract, upheld by the publisher entity, which initializes it when borrowing);
-            // the others are copies of it.
-            let sample = unsafe { sample.assume_init() };
-            if let Err(e) = sample.send() {
-                failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
-            }
-        }
-        ports
-            .notifier
-            .notify()
-            .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
-        failure.map_or(Ok(()), Err)
+        // SAFETY: the caller initialized the loan's whole payload (`publish_loan`'s contract,
+        // upheld by the publisher entity, which initializes it when borrowing); the others are
+        // copies of it.
+        unsafe { send_all(&ports, std::iter::once(first).chain(copies)) }
     }
 
     /// Delivers the transient-local history to subscriptions that appeared since the last
@@ -269,4 +247,26 @@ impl ShmPublisher {
             }
         }
     }
+}
+
+type Uninit = iceoryx2::sample_mut_uninit::SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>;
+
+/// Sends every sample (all are tried even when one fails) and wakes the subscriptions.
+///
+/// # Safety
+/// Every sample's whole payload is initialized.
+unsafe fn send_all(ports: &Ports, samples: impl IntoIterator<Item = Uninit>) -> Result<()> {
+    let mut failure = None;
+    for sample in samples {
+        // SAFETY: per the caller.
+        let sample = unsafe { sample.assume_init() };
+        if let Err(e) = sample.send() {
+            failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
+        }
+    }
+    ports
+        .notifier
+        .notify()
+        .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
+    failure.map_or(Ok(()), Err)
 }
