@@ -22,8 +22,15 @@ use super::lifecycle::{Kind, Slot};
 use super::{ShmContext, Svc};
 use crate::error::{Error, Result};
 
-/// Largest number of contexts (processes) per domain the channel serves.
-const MAX_PARTICIPANTS: usize = 64;
+/// Largest number of contexts (processes with an rmw context) per domain the channel serves:
+/// `RMW_SHM_RS_MAX_PARTICIPANTS`, default 64 (each unit costs every process about 40 KiB).
+fn max_participants() -> usize {
+    std::env::var("RMW_SHM_RS_MAX_PARTICIPANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(64)
+}
 /// Announcements an observer queues between two looks (every announcement is a full
 /// snapshot, so only the newest of each participant matters; the worker looks at least every
 /// 100 ms, and newcomers get every participant's latest as history).
@@ -59,9 +66,9 @@ impl DiscoveryChannel {
         let service = node
             .service_builder(&name)
             .publish_subscribe::<[u8]>()
-            .max_publishers(MAX_PARTICIPANTS)
-            .max_subscribers(MAX_PARTICIPANTS)
-            .max_nodes(MAX_PARTICIPANTS)
+            .max_publishers(max_participants())
+            .max_subscribers(max_participants())
+            .max_nodes(max_participants())
             .history_size(1)
             .subscriber_max_buffer_size(OBSERVER_BUFFER)
             .enable_safe_overflow(true)
@@ -86,9 +93,9 @@ impl DiscoveryChannel {
             .event()
             // Only event id 0 is used: a smaller id space makes every drain cheaper.
             .event_id_max_value(0)
-            .max_notifiers(MAX_PARTICIPANTS)
-            .max_listeners(MAX_PARTICIPANTS)
-            .max_nodes(MAX_PARTICIPANTS)
+            .max_notifiers(max_participants())
+            .max_listeners(max_participants())
+            .max_nodes(max_participants())
             .open_or_create()
             .map_err(|e| err("event service")(format!("{e:?}")))?;
         let notifier = event
