@@ -1,21 +1,19 @@
 //! Services and clients through the C ABI as rcl uses them: availability, send/take of requests
 //! and responses with their request ids, wait-set readiness, and the documented errors.
 
-use std::ffi::CStr;
 use std::ptr::null_mut;
 
 use libloading::Library;
 use rmw_shm_rs::error::*;
-use rmw_shm_rs::ffi::{client::*, init::*, node::*, service::*, wait::*};
+use rmw_shm_rs::ffi::{client::*, node::*, service::*, wait::*};
 use rmw_shm_rs::sys::{
-    rcutils_get_default_allocator, rcutils_get_error_string, rcutils_reset_error, rmw_clients_t,
-    rmw_context_t, rmw_get_zero_initialized_context, rmw_get_zero_initialized_init_options,
-    rmw_gid_t, rmw_init_options_t, rmw_node_t, rmw_qos_profile_t, rmw_request_id_t,
-    rmw_service_info_t, rmw_services_t, rmw_time_t, rmw_wait_set_t, rosidl_runtime_c__String,
+    rmw_clients_t, rmw_gid_t, rmw_node_t, rmw_qos_profile_t, rmw_request_id_t, rmw_service_info_t,
+    rmw_services_t, rmw_time_t, rmw_wait_set_t, rosidl_runtime_c__String,
     rosidl_service_type_support_t,
 };
 
-const LIB: &str = env!("RMW_SHM_RS_ROS_PREFIX_AT_BUILD");
+mod common;
+use common::{error_text, LIB};
 
 /// test_msgs/srv/BasicTypes_Request and _Response (the same fields).
 #[repr(C)]
@@ -86,59 +84,30 @@ impl Srv {
     }
 }
 
-fn error_text() -> String {
-    // SAFETY: reads and resets this thread's rcutils error state.
-    unsafe {
-        let s = rcutils_get_error_string();
-        let t = CStr::from_ptr(s.str_.as_ptr())
-            .to_string_lossy()
-            .into_owned();
-        rcutils_reset_error();
-        t
-    }
-}
-
 /// Asserts `ret` is RMW_RET_INVALID_ARGUMENT and clears the error message it set.
 fn invalid(ret: rmw_shm_rs::sys::rmw_ret_t) {
     assert_eq!(ret, RET_INVALID_ARGUMENT);
     assert!(error_text().contains("is null"));
 }
 
+/// A context (common helpers) with one node.
 struct Ctx {
-    options: Box<rmw_init_options_t>,
-    context: Box<rmw_context_t>,
+    base: common::Ctx,
     node: *mut rmw_node_t,
 }
 
 fn init(domain: usize) -> Ctx {
-    // SAFETY: the rcl sequence: zero-initialized structs, init options, init, node.
-    unsafe {
-        let mut options = Box::new(rmw_get_zero_initialized_init_options());
-        assert_eq!(
-            rmw_init_options_init(&mut *options, rcutils_get_default_allocator()),
-            RET_OK
-        );
-        options.domain_id = domain;
-        let mut context = Box::new(rmw_get_zero_initialized_context());
-        assert_eq!(rmw_init(&*options, &mut *context), RET_OK);
-        let node = rmw_create_node(&mut *context, c"srv_abi".as_ptr(), c"/".as_ptr());
-        assert!(!node.is_null(), "{}", error_text());
-        Ctx {
-            options,
-            context,
-            node,
-        }
-    }
+    let mut base = common::init(domain);
+    // SAFETY: a context initialized by `common::init`.
+    let node = unsafe { rmw_create_node(&mut *base.context, c"srv_abi".as_ptr(), c"/".as_ptr()) };
+    assert!(!node.is_null(), "{}", error_text());
+    Ctx { base, node }
 }
 
-fn fini(mut c: Ctx) {
-    // SAFETY: the rcl teardown sequence on what `init` created.
-    unsafe {
-        assert_eq!(rmw_destroy_node(c.node), RET_OK);
-        assert_eq!(rmw_shutdown(&mut *c.context), RET_OK);
-        assert_eq!(rmw_context_fini(&mut *c.context), RET_OK);
-        assert_eq!(rmw_init_options_fini(&mut *c.options), RET_OK);
-    }
+fn fini(c: Ctx) {
+    // SAFETY: the node created by `init`.
+    unsafe { assert_eq!(rmw_destroy_node(c.node), RET_OK) };
+    common::fini(c.base);
 }
 
 /// One `rmw_wait` on one service and one client; returns which are ready.
@@ -205,7 +174,7 @@ fn request_and_response_roundtrip_with_request_ids() {
             RET_OK
         );
         assert!(available);
-        let ws = rmw_create_wait_set(&mut *c.context, 2);
+        let ws = rmw_create_wait_set(&mut *c.base.context, 2);
         let (sd, cd) = ((*service).data, (*client).data);
         assert_eq!(wait(sd, cd, ws, 0), (RET_TIMEOUT, false, false));
 

@@ -154,13 +154,12 @@ impl ShmPublisher {
         fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
     ) -> Result<()> {
         let ports = self.ports.get()?;
-        let targets: Vec<&Port> = ports
+        let mut loans = Vec::with_capacity(ports.lanes.len());
+        for p in ports
             .lanes
             .iter()
             .filter(|p| p.lane == Lane::TransientLocal || p.subscribers() > 0)
-            .collect();
-        let mut loans = Vec::with_capacity(targets.len());
-        for p in &targets {
+        {
             let mut sample = p
                 .publisher
                 .loan_slice_uninit(len)
