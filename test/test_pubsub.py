@@ -69,18 +69,27 @@ def test_4mib_image_between_processes(launcher, tmp_path):
     assert r['received'] == {'sub': 3} and not r['problems'], r
 
 
-def test_two_subscriptions_in_publisher_process(launcher, tmp_path):
-    """Publisher plus one subscription on its node and one on a second node, same process."""
+@pytest.mark.parametrize('paths', ['', 'shm'])
+def test_two_subscriptions_in_publisher_process(launcher, tmp_path, paths):
+    """Publisher plus one subscription on its node and one on a second node, same process: every
+    type arrives intact on the intra-process path (deep copies through the type plan), and with
+    RMW_SHM_RS_PATHS=shm on shared memory; the path log says which path each pair took."""
     path = tmp_path / 'intra.pkl'
     gen = launcher.start('generate', 'serdes_worker.py', 'generate', '--out', path, '--random', 3,
                          '--watchdog', 60, side='fastrtps')
     assert launcher.wait(gen, 70) == 0, gen.report()
     out = tmp_path / 'intra.json'
+    env = {'RMW_SHM_RS_LOG': 'rmw_shm_rs::path=debug', 'RMW_SHM_RS_PATHS': paths}
     p = launcher.start('intra', 'pubsub_worker.py', 'intra', '--instances', path, '--out', out,
-                       '--timeout', 90, '--watchdog', 180)
+                       '--timeout', 90, '--watchdog', 180, extra_env=env)
     rc = launcher.wait(p, 190)
     launcher.check_rmw(p)
     assert rc == 0 and out.exists(), f'intra process failed:\n{p.report()}'
+    if launcher.ros.ids['ours'] == 'rmw_shm_rs':
+        chosen = 'IntraProcess' if paths == '' else 'SharedMemory'
+        other = 'SharedMemory' if paths == '' else 'IntraProcess'
+        log = p.output()
+        assert f'path={chosen}' in log and f'path={other}' not in log, p.report()
     with open(out) as f:
         results = json.load(f)
     bad = {t: r for t, r in results.items() if r['problems']}

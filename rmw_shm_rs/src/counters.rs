@@ -9,7 +9,10 @@
 //!   of CDR into a C message (taking, `rmw_deserialize`);
 //! - a payload copy: bytes of a message copied as they are, from or into shared memory
 //!   (a published CDR buffer, a sample copied into a second lane, a raw C struct copied into a
-//!   subscription's message, CDR bytes copied out by `rmw_take_serialized_message`).
+//!   subscription's message, CDR bytes copied out by `rmw_take_serialized_message`);
+//! - a deep copy: one [`MessageType::copy_message`](crate::typesupport::MessageType::copy_message)
+//!   of a C message into another (the intra-process path: into the stored message on publish,
+//!   out of it on take).
 
 #[cfg(feature = "counters")]
 mod imp {
@@ -19,6 +22,7 @@ mod imp {
     pub static DESERIALIZATIONS: AtomicU64 = AtomicU64::new(0);
     pub static COPIES: AtomicU64 = AtomicU64::new(0);
     pub static COPIED_BYTES: AtomicU64 = AtomicU64::new(0);
+    pub static DEEP_COPIES: AtomicU64 = AtomicU64::new(0);
 
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
@@ -37,6 +41,8 @@ pub struct Counters {
     pub copies: u64,
     /// Bytes copied by those copies.
     pub copied_bytes: u64,
+    /// Deep copies of C messages (intra-process path).
+    pub deep_copies: u64,
 }
 
 #[cfg(feature = "counters")]
@@ -49,6 +55,7 @@ impl Counters {
             deserializations: imp::DESERIALIZATIONS.load(Relaxed),
             copies: imp::COPIES.load(Relaxed),
             copied_bytes: imp::COPIED_BYTES.load(Relaxed),
+            deep_copies: imp::DEEP_COPIES.load(Relaxed),
         }
     }
 
@@ -59,6 +66,7 @@ impl Counters {
             deserializations: self.deserializations - earlier.deserializations,
             copies: self.copies - earlier.copies,
             copied_bytes: self.copied_bytes - earlier.copied_bytes,
+            deep_copies: self.deep_copies - earlier.deep_copies,
         }
     }
 }
@@ -87,4 +95,11 @@ pub fn record_copy(bytes: usize) {
     }
     #[cfg(not(feature = "counters"))]
     let _ = bytes;
+}
+
+/// Counts one deep copy of a C message.
+#[inline]
+pub fn record_deep_copy() {
+    #[cfg(feature = "counters")]
+    imp::add(&imp::DEEP_COPIES, 1);
 }

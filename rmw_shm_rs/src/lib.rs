@@ -13,6 +13,7 @@ pub mod error;
 pub mod ffi;
 pub mod graph;
 pub mod log;
+pub mod path;
 pub mod sys;
 pub mod transport;
 pub mod typesupport;

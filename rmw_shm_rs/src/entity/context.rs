@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::path::IntraRegistry;
 use crate::transport::shm::ShmContext;
 use crate::wait::dispatch::Dispatcher;
 
@@ -15,6 +16,7 @@ pub struct Context {
     pub enclave: String,
     graph: Graph,
     shm: ShmContext,
+    intra: IntraRegistry,
     dispatcher: std::sync::OnceLock<Dispatcher>,
     shutdown: AtomicBool,
 }
@@ -29,6 +31,7 @@ impl Context {
             enclave,
             graph,
             shm,
+            intra: IntraRegistry::default(),
             dispatcher: std::sync::OnceLock::new(),
             shutdown: AtomicBool::new(false),
         })
@@ -37,6 +40,11 @@ impl Context {
     /// The shared-memory transport of this context.
     pub fn shm(&self) -> &ShmContext {
         &self.shm
+    }
+
+    /// The publishers and subscriptions of this context, paired for intra-process delivery.
+    pub fn intra(&self) -> &IntraRegistry {
+        &self.intra
     }
 
     /// The domain's graph as this context sees it, and its own part in it.

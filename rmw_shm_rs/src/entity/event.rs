@@ -272,6 +272,11 @@ impl EndpointStatus {
         next
     }
 
+    /// GIDs of the matched peers (compatible QoS, same type), from the last graph update.
+    pub fn matched_gids(&self) -> HashSet<[u8; 16]> {
+        self.lock().matched_gids.clone()
+    }
+
     /// Updates matched, incompatible-QoS, incompatible-type and liveliness counters from the
     /// endpoints of the other side on `topic`; returns the number of matched endpoints and the
     /// GIDs of those with incompatible QoS.

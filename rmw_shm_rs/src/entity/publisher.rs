@@ -1,4 +1,5 @@
-//! Publishers: serialize once into a loaned shared-memory sample and send; or, for a
+//! Publishers: hand a deep copy to the subscriptions of the same context (intra-process, no
+//! CDR); serialize once into a loaned shared-memory sample for the others; or, for a
 //! fixed-size type, lend the sample itself to the caller (loaned messages, zero copies).
 
 use std::collections::HashMap;
@@ -13,8 +14,10 @@ use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
 use crate::graph::{EndpointRegistration, GraphObserver};
+use crate::path::Paths;
+use crate::transport::intra::Outbox;
 use crate::transport::shm::{PublisherLoan, SampleHeader, ShmPublisher, TopicLimits};
-use crate::typesupport::{MessageRef, MessageType};
+use crate::typesupport::{MessageRef, MessageType, OwnedMessage};
 
 /// What `rmw_publisher_t::data` points to.
 pub struct Publisher {
@@ -36,6 +39,10 @@ pub struct Publisher {
     matched: AtomicUsize,
     /// Loaned messages not yet published or returned, keyed by their address.
     loans: Mutex<HashMap<usize, PublisherLoan>>,
+    /// The topic's shared-memory service name: the key of the intra-process registry.
+    key: String,
+    paths: Paths,
+    outbox: Arc<Outbox>,
     shm: ShmPublisher,
 }
 
@@ -51,9 +58,23 @@ impl Publisher {
         let qos = qos::resolve_publisher(requested);
         let ctx = node.context.shm();
         let service = ctx.topic_service_name(topic, ty.type_name(), ty.type_hash());
-        let shm = ShmPublisher::new(ctx, &service, qos.durability == qos::TRANSIENT_LOCAL)?;
-        tracing::debug!(target: "rmw_shm_rs::path", topic, service, "publisher uses shared memory");
+        let transient = qos.durability == qos::TRANSIENT_LOCAL;
+        let shm = ShmPublisher::new(ctx, &service, transient)?;
         let gid = Gid::new();
+        let history = if transient {
+            qos::queue_depth(&qos).clamp(1, TopicLimits::get().max_depth)
+        } else {
+            0
+        };
+        let outbox = Arc::new(Outbox::new(gid.0, history));
+        let paths = Paths::get();
+        // Paired before the graph shows the publisher, so that a subscription of this context
+        // never sees it matched without its intra-process delivery in place.
+        if paths.intra {
+            node.context
+                .intra()
+                .add_publisher(&service, topic, &outbox, qos);
+        }
         let registration = node.registration.add_endpoint(Endpoint::of_topic(
             EndpointKind::Publisher,
             topic,
@@ -74,6 +95,9 @@ impl Publisher {
             sequence: AtomicU64::new(0),
             matched: AtomicUsize::new(0),
             loans: Mutex::new(HashMap::new()),
+            key: service,
+            paths,
+            outbox,
             shm,
         });
         let observer: Arc<dyn GraphObserver> = publisher.clone();
@@ -95,27 +119,53 @@ impl Publisher {
         }
     }
 
-    /// Publishes a C message: one serialization, straight into shared memory.
+    /// Publishes a C message: one deep copy for the subscriptions of this context, one
+    /// serialization straight into shared memory when others listen.
     pub fn publish(&self, msg: &MessageRef<'_>) -> Result<()> {
-        let len = msg.serialized_size()?;
-        self.shm
-            .publish(len, self.next_header(), |buf| msg.serialize(buf))
+        let header = self.next_header();
+        if self.outbox.wants_messages() {
+            self.outbox
+                .deliver(header, OwnedMessage::copy_of(self.ty.clone(), msg)?);
+        }
+        if self.paths.shm {
+            self.shm.publish(
+                header,
+                self.outbox.volatile_target_count(),
+                || msg.serialized_size(),
+                |buf| msg.serialize(buf),
+            )?;
+        }
+        Ok(())
     }
 
-    /// Publishes already serialized CDR bytes (with encapsulation header) as they are.
+    /// Publishes already serialized CDR bytes (with encapsulation header) as they are; the
+    /// subscriptions of this context get them decoded once.
     pub fn publish_serialized(&self, cdr: &[u8]) -> Result<()> {
         if cdr.len() < 4 {
             return Err(Error::invalid(
                 "serialized message shorter than its encapsulation header",
             ));
         }
-        self.shm.publish(cdr.len(), self.next_header(), |buf| {
-            for (d, s) in buf.iter_mut().zip(cdr) {
-                d.write(*s);
-            }
-            crate::counters::record_copy(cdr.len());
-            Ok(cdr.len())
-        })?;
+        let header = self.next_header();
+        if self.outbox.wants_messages() {
+            let mut owned = OwnedMessage::new(self.ty.clone())?;
+            owned.deserialize(cdr)?;
+            self.outbox.deliver(header, owned);
+        }
+        if self.paths.shm {
+            self.shm.publish(
+                header,
+                self.outbox.volatile_target_count(),
+                || Ok(cdr.len()),
+                |buf| {
+                    for (d, s) in buf.iter_mut().zip(cdr) {
+                        d.write(*s);
+                    }
+                    crate::counters::record_copy(cdr.len());
+                    Ok(cdr.len())
+                },
+            )?;
+        }
         self.status.activity();
         Ok(())
     }
@@ -156,7 +206,7 @@ impl Publisher {
             )));
         }
         let mut loan = self.shm.loan(self.ty.c_size())?;
-        let ptr = self.ty.init_raw(loan.payload_mut())?;
+        let ptr = loan.init_with(|raw| self.ty.init_raw(raw))?;
         loans.insert(loan.addr(), loan);
         Ok(ptr)
     }
@@ -169,10 +219,19 @@ impl Publisher {
         })
     }
 
-    /// Publishes a loaned message: the sample itself is sent, zero copies.
+    /// Publishes a loaned message: the sample itself is sent, zero copies; the subscriptions
+    /// of this context get one copy of the struct (the sample goes back to the pool).
     pub fn publish_loan(&self, ptr: *mut c_void) -> Result<()> {
         let loan = self.remove_loan(ptr, "rmw_publish_loaned_message")?;
-        self.shm.publish_loan(loan, self.next_header())?;
+        let header = self.next_header();
+        if self.outbox.wants_messages() {
+            let owned = OwnedMessage::copy_of_raw(self.ty.clone(), loan.payload()?)?;
+            self.outbox.deliver(header, owned);
+        }
+        let intra_served = self.outbox.volatile_target_count();
+        if self.paths.shm {
+            self.shm.publish_loan(loan, header, intra_served)?;
+        }
         self.status.activity();
         Ok(())
     }
@@ -192,6 +251,17 @@ impl Publisher {
     /// process (from the graph).
     pub fn matched_subscriptions(&self) -> usize {
         self.matched.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        if self.paths.intra {
+            self.node
+                .context
+                .intra()
+                .remove_publisher(&self.key, &self.outbox);
+        }
     }
 }
 

@@ -1,8 +1,10 @@
-//! Subscriptions: deserialize straight out of the received shared-memory sample; copy a raw
-//! C struct (loaned publish) as it is; or lend the sample itself (loaned takes).
+//! Subscriptions: deep-copy a message of a publisher of the same context (intra-process);
+//! deserialize straight out of the received shared-memory sample; copy a raw C struct (loaned
+//! publish) as it is; or lend the message itself (loaned takes).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_void, CString};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -13,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
 use crate::graph::{EndpointRegistration, GraphObserver};
+use crate::path::{Path, Paths};
+use crate::transport::intra::{Delivery, Inbox};
 use crate::transport::shm::{
     Lane, SampleHeader, ShmSubscriber, SubscriberSample, TopicLimits, WakeupFd,
 };
@@ -31,6 +35,23 @@ pub struct TakenInfo {
     pub source_timestamp: i64,
     /// Time of the take, ns since the Unix epoch.
     pub received_timestamp: i64,
+    /// Whether it came from a publisher of the same context (intra-process path).
+    pub from_intra_process: bool,
+}
+
+/// A message about to be taken, from either path.
+enum Received {
+    Intra(Delivery),
+    Shm(SubscriberSample),
+}
+
+impl Received {
+    fn header(&self) -> SampleHeader {
+        match self {
+            Received::Intra(d) => d.header,
+            Received::Shm(s) => *s.header(),
+        }
+    }
 }
 
 /// A message lent by a loaned take.
@@ -39,6 +60,8 @@ enum Loan {
     Sample(SubscriberSample),
     /// A CDR sample, deserialized into memory of our own.
     Owned(OwnedMessage),
+    /// A message of a publisher of this context, shared with the other subscriptions.
+    Intra(Arc<OwnedMessage>),
 }
 
 /// What `rmw_subscription_t::data` points to.
@@ -64,6 +87,15 @@ pub struct Subscription {
     incompatible: RwLock<HashSet<[u8; 16]>>,
     /// Messages lent by loaned takes and not yet returned, keyed by their address.
     loans: Mutex<HashMap<usize, Loan>>,
+    /// The topic's shared-memory service name: the key of the intra-process registry.
+    key: String,
+    paths: Paths,
+    inbox: Arc<Inbox>,
+    /// A shared-memory sample received by `has_data` while filtering out duplicates of
+    /// intra-process deliveries, kept for the next take.
+    held: Mutex<Option<SubscriberSample>>,
+    /// Publishers whose path was logged (`rmw_shm_rs::path` at debug level).
+    logged_pairs: Mutex<HashSet<[u8; 16]>>,
     shm: ShmSubscriber,
 }
 
@@ -95,8 +127,10 @@ impl Subscription {
         } else {
             Lane::Volatile
         };
-        let shm = ShmSubscriber::new(ctx, &service, qos::queue_depth(&qos), lane)?;
-        tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription uses shared memory");
+        let depth = qos::queue_depth(&qos).clamp(1, TopicLimits::get().max_depth);
+        let shm = ShmSubscriber::new(ctx, &service, depth, lane)?;
+        tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription's shared-memory lane");
+        let inbox = Arc::new(Inbox::new(depth, lane == Lane::TransientLocal)?);
         let gid = Gid::new();
         let registration = node.registration.add_endpoint(Endpoint::of_topic(
             EndpointKind::Subscription,
@@ -119,8 +153,19 @@ impl Subscription {
             matched: AtomicUsize::new(0),
             incompatible: RwLock::new(HashSet::new()),
             loans: Mutex::new(HashMap::new()),
+            key: service,
+            paths: Paths::get(),
+            inbox,
+            held: Mutex::new(None),
+            logged_pairs: Mutex::new(HashSet::new()),
             shm,
         });
+        if sub.paths.intra {
+            sub.node
+                .context
+                .intra()
+                .add_subscription(&sub.key, topic, &sub.inbox, sub.gid.0, sub.qos);
+        }
         let observer: Arc<dyn GraphObserver> = sub.clone();
         sub.node.context.graph().observe(Arc::downgrade(&observer));
         Ok(sub)
@@ -148,60 +193,88 @@ impl Subscription {
             || now.saturating_sub(header.source_timestamp) <= header.lifespan as i64
     }
 
-    /// Takes the oldest deliverable sample and hands it to `read`; `Ok(None)` when nothing is
-    /// waiting. Samples that may not be delivered are dropped on the way.
-    fn take_sample<R>(
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<SubscriberSample>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next shared-memory sample that is not a duplicate of an intra-process delivery.
+    fn receive_shm(&self) -> Result<Option<SubscriberSample>> {
+        if !self.paths.shm {
+            return Ok(None);
+        }
+        loop {
+            match self.shm.receive()? {
+                Some(s) if self.inbox.serves(&s.header().publisher_gid) => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The next message of either path, intra-process first.
+    fn receive(&self) -> Result<Option<Received>> {
+        if let Some(d) = self.inbox.pop() {
+            return Ok(Some(Received::Intra(d)));
+        }
+        if let Some(s) = self.held().take() {
+            return Ok(Some(Received::Shm(s)));
+        }
+        Ok(self.receive_shm()?.map(Received::Shm))
+    }
+
+    /// Takes the oldest deliverable message and hands it to `read`; `Ok(None)` when nothing is
+    /// waiting. Messages that may not be delivered are dropped on the way.
+    fn take_received<R>(
         &self,
-        read: impl FnOnce(SubscriberSample) -> Result<R>,
+        read: impl FnOnce(Received) -> Result<R>,
     ) -> Result<Option<(R, TakenInfo)>> {
-        let mut read = Some(read);
-        self.shm.take(|sample| {
-            let header = *sample.header();
+        loop {
+            let Some(received) = self.receive()? else {
+                return Ok(None);
+            };
+            let header = received.header();
             let now = now_ns();
             if !self.deliverable(&header, now) {
-                return Ok(None);
+                continue;
             }
-            let read = read
-                .take()
-                .ok_or_else(|| Error::Other("take: reader used twice".into()))?;
-            let value = read(sample)?;
+            let from_intra_process = matches!(received, Received::Intra(_));
+            let value = read(received)?;
             let info = TakenInfo {
                 publisher_gid: header.publisher_gid,
                 publication_sequence: header.sequence,
                 reception_sequence: self.received.fetch_add(1, Ordering::Relaxed) + 1,
                 source_timestamp: header.source_timestamp,
                 received_timestamp: now,
+                from_intra_process,
             };
             self.status.activity();
-            Ok(Some((value, info)))
-        })
+            return Ok(Some((value, info)));
+        }
     }
 
     /// Takes the oldest deliverable message and hands its CDR bytes to `read`; `Ok(None)`
-    /// when nothing is waiting. A raw C struct (loaned publish) is serialized first.
+    /// when nothing is waiting. A raw C struct (loaned publish) or an intra-process message
+    /// is serialized first.
     pub fn take_with<R>(
         &self,
         read: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<Option<(R, TakenInfo)>> {
-        self.take_sample(|sample| {
-            if sample.header().is_raw() {
+        self.take_received(|received| match received {
+            Received::Intra(d) => read(&d.message.to_cdr()?),
+            Received::Shm(sample) if sample.header().is_raw() => {
                 read(&self.ty.raw_to_cdr(sample.payload())?)
-            } else {
-                read(sample.payload())
             }
+            Received::Shm(sample) => read(sample.payload()),
         })
     }
 
-    /// Takes the oldest deliverable message into `msg`: decodes CDR, or copies a raw C struct
-    /// as it is (one memcpy of the struct's size).
+    /// Takes the oldest deliverable message into `msg`: deep-copies an intra-process message,
+    /// decodes CDR, or copies a raw C struct as it is (one memcpy of the struct's size).
     pub fn take(&self, msg: &mut MessageMut<'_>) -> Result<Option<TakenInfo>> {
         Ok(self
-            .take_sample(|sample| {
-                if sample.header().is_raw() {
-                    msg.copy_raw(sample.payload())
-                } else {
-                    msg.deserialize(sample.payload())
-                }
+            .take_received(|received| match received {
+                Received::Intra(d) => msg.copy_from(&d.message),
+                Received::Shm(sample) if sample.header().is_raw() => msg.copy_raw(sample.payload()),
+                Received::Shm(sample) => msg.deserialize(sample.payload()),
             })?
             .map(|((), info)| info))
     }
@@ -235,12 +308,14 @@ impl Subscription {
                 self.topic()
             )));
         }
-        let taken = self.take_sample(|sample| {
-            if sample.header().is_raw() {
+        let taken = self.take_received(|received| match received {
+            Received::Intra(d) => Ok(Loan::Intra(d.message)),
+            Received::Shm(sample) if sample.header().is_raw() => {
                 let payload = sample.payload();
                 self.ty.check_raw(payload.as_ptr(), payload.len())?;
                 Ok(Loan::Sample(sample))
-            } else {
+            }
+            Received::Shm(sample) => {
                 let mut owned = OwnedMessage::new(self.ty.clone())?;
                 owned.deserialize(sample.payload())?;
                 Ok(Loan::Owned(owned))
@@ -250,6 +325,7 @@ impl Subscription {
             let ptr: *mut c_void = match &loan {
                 Loan::Sample(s) => s.payload().as_ptr().cast_mut().cast(),
                 Loan::Owned(m) => m.as_ptr(),
+                Loan::Intra(m) => m.as_ptr(),
             };
             loans.insert(ptr as usize, loan);
             (ptr, info)
@@ -273,25 +349,70 @@ impl Subscription {
         self.loans().len()
     }
 
-    /// Whether a message is waiting.
+    /// Whether a message is waiting. Shared-memory duplicates of intra-process deliveries do
+    /// not count: they are dropped here (the first other sample is held for the next take).
     pub fn has_data(&self) -> bool {
-        self.shm.has_data()
+        if self.inbox.has_data() {
+            return true;
+        }
+        if !self.inbox.has_sources() {
+            return self.paths.shm && self.shm.has_data();
+        }
+        let mut held = self.held();
+        if held.is_none() {
+            *held = self.receive_shm().ok().flatten();
+        }
+        held.is_some()
     }
 
-    /// Consumes pending wake-ups (see [`ShmSubscriber::drain_wakeups`]).
+    /// Consumes pending wake-ups of both paths; returns how many were pending.
     pub fn drain_wakeups(&self) -> u64 {
-        self.shm.drain_wakeups()
+        self.shm.drain_wakeups() + self.inbox.drain_wakeups()
     }
 
-    /// Readable while a wake-up is pending; `None` once released at process exit.
+    /// The shared-memory listener's descriptor, readable while a wake-up is pending; `None`
+    /// once released at process exit.
     pub fn wakeup_fd(&self) -> Option<WakeupFd<'_>> {
         self.shm.wakeup_fd()
+    }
+
+    /// The intra-process queue's descriptor, readable while a wake-up is pending.
+    pub fn intra_wakeup_fd(&self) -> BorrowedFd<'_> {
+        self.inbox.wakeup_fd()
     }
 
     /// Number of publishers on the same topic and type whose QoS is compatible, in every
     /// process (from the graph).
     pub fn matched_publishers(&self) -> usize {
         self.matched.load(Ordering::SeqCst)
+    }
+}
+
+impl Subscription {
+    /// Logs the path of each publisher matched since the last call (diagnostics only).
+    fn log_new_pairs(&self) {
+        let matched = self.status.matched_gids();
+        let mut logged = self.logged_pairs.lock().unwrap_or_else(|e| e.into_inner());
+        for gid in matched.difference(&logged) {
+            let path = if self.inbox.serves(gid) {
+                Path::IntraProcess
+            } else {
+                Path::SharedMemory
+            };
+            tracing::debug!(target: "rmw_shm_rs::path", topic = self.topic(), publisher = ?gid, subscription = ?self.gid.0, ?path, "pair matched");
+        }
+        *logged = matched;
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if self.paths.intra {
+            self.node
+                .context
+                .intra()
+                .remove_subscription(&self.key, &self.inbox);
+        }
     }
 }
 
@@ -306,5 +427,8 @@ impl GraphObserver for Subscription {
                 .update_from_graph(graph, self.topic(), &self.ty, &self.qos);
         self.matched.store(matched, Ordering::SeqCst);
         *self.incompatible.write().unwrap_or_else(|e| e.into_inner()) = incompatible;
+        if tracing::enabled!(target: "rmw_shm_rs::path", tracing::Level::DEBUG) {
+            self.log_new_pairs();
+        }
     }
 }

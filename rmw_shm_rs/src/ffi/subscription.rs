@@ -23,7 +23,7 @@ pub(super) fn fill_info(out: &mut rmw_message_info_t, info: &TakenInfo) {
         implementation_identifier: IDENTIFIER.as_ptr(),
         data: info.publisher_gid,
     };
-    out.from_intra_process = false;
+    out.from_intra_process = info.from_intra_process;
 }
 
 rmw_export! {

@@ -1,8 +1,10 @@
 //! Transports that carry samples between publishers and subscriptions.
 //!
-//! - [`shm`]: processes on the same host, through iceoryx2 shared memory (every pair today).
+//! - [`intra`]: endpoints of one rmw context, C messages handed over without CDR;
+//! - [`shm`]: processes on the same host, through iceoryx2 shared memory.
 //!
-//! Intra-process delivery without serialization and the DDS path to other hosts plug in here
-//! (see docs/architecture.md).
+//! [`crate::path`] decides which one each publisher/subscription pair uses. The DDS path to
+//! other hosts plugs in here (see docs/architecture.md).
 
+pub mod intra;
 pub mod shm;

@@ -34,6 +34,11 @@ impl<'a> MessageRef<'a> {
         // SAFETY: `new`'s contract.
         Ok(unsafe { self.ty.serialize(self.ptr, out) }?)
     }
+
+    /// The message type.
+    pub fn message_type(&self) -> &MessageType {
+        self.ty
+    }
 }
 
 /// A writable, initialized C message (`void * ros_message`) of a known type.
@@ -68,6 +73,25 @@ impl MessageMut<'_> {
         crate::counters::record_copy(raw.len());
         Ok(())
     }
+
+    /// Replaces the message with a deep copy of `src` (same type; the intra-process take).
+    pub fn copy_from(&mut self, src: &OwnedMessage) -> Result<()> {
+        check_same(self.ty, &src.ty)?;
+        // SAFETY: `new`'s contract for `ptr`; `src` is an initialized message of the same type
+        // in memory of its own, read-only while shared.
+        Ok(unsafe { self.ty.copy_message(src.as_ptr(), self.ptr) }?)
+    }
+}
+
+fn check_same(a: &MessageType, b: &MessageType) -> Result<()> {
+    if a.type_name() != b.type_name() || a.c_size() != b.c_size() {
+        return Err(Error::invalid(format!(
+            "cannot copy a {} message into a {}",
+            b.type_name(),
+            a.type_name()
+        )));
+    }
+    Ok(())
 }
 
 /// A C message of a known type in memory of our own (heap, aligned to [`MAX_C_ALIGN`]),
@@ -100,6 +124,43 @@ impl OwnedMessage {
     /// The C message.
     pub fn as_ptr(&self) -> *mut c_void {
         self.buf.as_ptr().cast_mut().cast()
+    }
+
+    /// A deep copy of `msg` (the intra-process publish: the caller keeps its message).
+    pub fn copy_of(ty: Arc<MessageType>, msg: &MessageRef<'_>) -> Result<Self> {
+        check_same(&ty, msg.ty)?;
+        let mut owned = Self::new(ty)?;
+        let dst = owned.buf.as_mut_ptr().cast();
+        // SAFETY: `msg` is an initialized message of this type (MessageRef's contract);
+        // `dst` is ours, initialized in `new`, distinct from it.
+        unsafe { owned.ty.copy_message(msg.ptr, dst) }?;
+        Ok(owned)
+    }
+
+    /// A copy of a raw C struct of a plain type (a loaned message): one memcpy of
+    /// [`MessageType::c_size`] bytes.
+    pub fn copy_of_raw(ty: Arc<MessageType>, raw: &[u8]) -> Result<Self> {
+        let owned = Self::new(ty)?;
+        // SAFETY: `owned` is an initialized message of its type, exclusively ours here.
+        unsafe { MessageMut::new(owned.as_ptr(), &owned.ty) }.copy_raw(raw)?;
+        Ok(owned)
+    }
+
+    /// The CDR encoding of the message (encapsulation header included).
+    pub fn to_cdr(&self) -> Result<Vec<u8>> {
+        // SAFETY: initialized in `new`, not mutated while borrowed.
+        Ok(unsafe { self.ty.serialize_to_vec(self.as_ptr()) }?)
+    }
+
+    /// The message type.
+    pub fn message_type(&self) -> &Arc<MessageType> {
+        &self.ty
+    }
+
+    /// The message, read-only (to serialize it).
+    pub fn as_message_ref(&self) -> MessageRef<'_> {
+        // SAFETY: initialized in `new`, valid and unmodified while borrowed from `self`.
+        unsafe { MessageRef::new(self.as_ptr(), &self.ty) }
     }
 
     /// Decodes CDR `bytes` into the message.

@@ -17,6 +17,7 @@
 //! never unloaded by rcl/rclpy).
 
 mod codec;
+mod copy;
 mod message;
 mod plan;
 mod registry;
@@ -215,6 +216,28 @@ impl MessageType {
         crate::counters::record_deserialization();
         // SAFETY: forwarded contract.
         unsafe { walk(&self.plan, msg.cast(), &mut pass) }
+    }
+
+    /// Deep-copies the message at `src` into the message at `dst` (the intra-process path:
+    /// no CDR). `dst` keeps its memory where sizes already match.
+    ///
+    /// # Errors
+    /// [`CdrError::BoundExceeded`] for a bounded string or sequence over its bound (as when
+    /// serializing); [`CdrError::Allocation`]; [`CdrError::InvalidMessage`]. On error `dst` is
+    /// partially updated but still a valid message.
+    ///
+    /// # Safety
+    /// `src` and `dst` point to distinct, initialized C messages of this type; `src` is not
+    /// mutated and `dst` not accessed by others during the call.
+    pub unsafe fn copy_message(
+        &self,
+        src: *const c_void,
+        dst: *mut c_void,
+    ) -> Result<(), CdrError> {
+        // SAFETY: forwarded contract.
+        unsafe { copy::copy(&self.plan, src.cast(), dst.cast())? };
+        crate::counters::record_deep_copy();
+        Ok(())
     }
 
     /// Checks that `raw` can hold this type's C struct as it is: the type is plain, `raw` is

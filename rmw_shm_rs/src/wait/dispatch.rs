@@ -234,6 +234,9 @@ fn sleep(shared: &Shared, live: &[Armed], next: Option<Instant>) {
     fds.extend(subs.iter().map(|f| PollFd::new(f, PollFlags::IN)));
     fds.extend(rr.iter().map(|f| PollFd::new(f, PollFlags::IN)));
     for (l, _, _) in live {
+        if let Live::Subscription(s) = l {
+            fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
+        }
         if let Live::Event(s, _) = l {
             fds.push(PollFd::from_borrowed_fd(
                 s.wake().wakeup_fd(),

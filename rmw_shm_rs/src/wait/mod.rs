@@ -2,7 +2,8 @@
 //! a guard condition is triggered, without busy-polling.
 //!
 //! Every waitable owns a file descriptor that becomes readable when it may have become ready
-//! (an iceoryx2 listener for subscriptions, services and clients, a guard condition's eventfd).
+//! (an iceoryx2 listener for subscriptions, services and clients, plus an eventfd for a
+//! subscription's intra-process queue; a guard condition's eventfd).
 //! A wait round checks the real state (samples, requests or responses queued, trigger flags,
 //! event statuses); if nothing is ready it drains those wake-ups, checks again, and only then
 //! sleeps in `poll(2)` on all descriptors. Because the last drain happens before the last
@@ -136,13 +137,16 @@ impl Waitables<'_> {
             .chain(self.clients.iter().flatten().filter_map(|c| c.wakeup_fd()))
             .collect();
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(
-            listeners.len() + service_listeners.len() + self.guard_conditions.len(),
+            2 * listeners.len() + service_listeners.len() + self.guard_conditions.len(),
         );
         for l in &listeners {
             fds.push(PollFd::new(l, PollFlags::IN));
         }
         for l in &service_listeners {
             fds.push(PollFd::new(l, PollFlags::IN));
+        }
+        for s in self.subscriptions.iter().flatten() {
+            fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
         }
         for g in self.guard_conditions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));

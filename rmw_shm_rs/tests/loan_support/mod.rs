@@ -1,5 +1,6 @@
-//! Helpers of the loaned-message tests (tests/loans.rs, tests/loans_counters.rs):
-//! test_msgs/msg/BasicTypes (a fixed-size type) and std_msgs/msg/String through the C ABI.
+//! Helpers of the loaned-message and path tests (tests/loans.rs, tests/loans_counters.rs,
+//! tests/paths.rs): test_msgs/msg/BasicTypes (a fixed-size type), std_msgs/msg/String and
+//! sensor_msgs/msg/Image through the C ABI.
 #![allow(dead_code)]
 
 use std::ffi::{c_void, CStr};
@@ -108,9 +109,18 @@ pub fn publisher(
     topic: &CStr,
     depth: usize,
 ) -> *mut rmw_publisher_t {
+    publisher_with(node, ts, topic, &qos(depth))
+}
+
+pub fn publisher_with(
+    node: *mut rmw_node_t,
+    ts: *const rosidl_message_type_support_t,
+    topic: &CStr,
+    qos: &rmw_qos_profile_t,
+) -> *mut rmw_publisher_t {
     let opts = rmw_publisher_options_t::default();
     // SAFETY: valid node, type support, topic and options.
-    let p = unsafe { rmw_create_publisher(node, ts, topic.as_ptr(), &qos(depth), &opts) };
+    let p = unsafe { rmw_create_publisher(node, ts, topic.as_ptr(), qos, &opts) };
     assert!(!p.is_null(), "{}", error_text());
     p
 }
@@ -121,11 +131,52 @@ pub fn subscription(
     topic: &CStr,
     depth: usize,
 ) -> *mut rmw_subscription_t {
+    subscription_with(node, ts, topic, &qos(depth))
+}
+
+pub fn subscription_with(
+    node: *mut rmw_node_t,
+    ts: *const rosidl_message_type_support_t,
+    topic: &CStr,
+    qos: &rmw_qos_profile_t,
+) -> *mut rmw_subscription_t {
     let opts = rmw_subscription_options_t::default();
     // SAFETY: valid node, type support, topic and options.
-    let s = unsafe { rmw_create_subscription(node, ts, topic.as_ptr(), &qos(depth), &opts) };
+    let s = unsafe { rmw_create_subscription(node, ts, topic.as_ptr(), qos, &opts) };
     assert!(!s.is_null(), "{}", error_text());
     s
+}
+
+/// Takes one message into `out` without waiting: `None` when nothing is there.
+///
+/// # Safety
+/// `out` is an initialized message of the subscription's type.
+pub unsafe fn try_take(s: *mut rmw_subscription_t, out: *mut c_void) -> Option<rmw_message_info_t> {
+    let mut taken = false;
+    let mut info = rmw_message_info_t::default();
+    // SAFETY: per the caller.
+    let r = unsafe { rmw_take_with_info(s, out, &mut taken, &mut info, null_mut()) };
+    assert_eq!(r, RET_OK, "{}", error_text());
+    taken.then_some(info)
+}
+
+/// Takes one message into `out`, waiting up to 2 s.
+///
+/// # Safety
+/// As [`try_take`].
+pub unsafe fn take_within(s: *mut rmw_subscription_t, out: *mut c_void) -> rmw_message_info_t {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        // SAFETY: per the caller.
+        if let Some(info) = unsafe { try_take(s, out) } {
+            return info;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message within 2 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Borrows a loan, writes `msg` into it and publishes it.
@@ -217,5 +268,96 @@ pub fn take_copy(s: *mut rmw_subscription_t) -> BasicTypes {
             "no message within 2 s"
         );
         std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// sensor_msgs/msg/Image as rosidl_generator_c lays it out.
+#[repr(C)]
+pub struct Image {
+    pub stamp_sec: i32,
+    pub stamp_nanosec: u32,
+    pub frame_id: rmw_shm_rs::sys::rosidl_runtime_c__String,
+    pub height: u32,
+    pub width: u32,
+    pub encoding: rmw_shm_rs::sys::rosidl_runtime_c__String,
+    pub is_bigendian: u8,
+    pub step: u32,
+    pub data: rmw_shm_rs::sys::rosidl_runtime_c__uint8__Sequence,
+}
+
+impl Image {
+    /// The pixel bytes.
+    pub fn bytes(&self) -> &[u8] {
+        if self.data.size == 0 {
+            return &[];
+        }
+        // SAFETY: an initialized sequence holds `size` bytes at `data`.
+        unsafe { std::slice::from_raw_parts(self.data.data, self.data.size) }
+    }
+}
+
+/// sensor_msgs/msg/Image's type support and message functions.
+pub struct ImageType {
+    _libs: Vec<Library>,
+    pub ts: *const rosidl_message_type_support_t,
+    create: unsafe extern "C" fn() -> *mut Image,
+    pub destroy: unsafe extern "C" fn(*mut Image),
+    seq_init: unsafe extern "C" fn(
+        *mut rmw_shm_rs::sys::rosidl_runtime_c__uint8__Sequence,
+        usize,
+    ) -> bool,
+}
+
+impl ImageType {
+    pub fn load() -> Self {
+        // SAFETY: loading ROS message libraries and looking up their documented symbols.
+        unsafe {
+            let ts_lib =
+                Library::new(format!("{LIB}/lib/libsensor_msgs__rosidl_typesupport_c.so")).unwrap();
+            let gen_lib =
+                Library::new(format!("{LIB}/lib/libsensor_msgs__rosidl_generator_c.so")).unwrap();
+            let rt_lib = Library::new(format!("{LIB}/lib/librosidl_runtime_c.so")).unwrap();
+            let get: libloading::Symbol<
+                unsafe extern "C" fn() -> *const rosidl_message_type_support_t,
+            > = ts_lib
+                .get(b"rosidl_typesupport_c__get_message_type_support_handle__sensor_msgs__msg__Image")
+                .unwrap();
+            let ts = get();
+            let create = *gen_lib.get(b"sensor_msgs__msg__Image__create").unwrap();
+            let destroy = *gen_lib.get(b"sensor_msgs__msg__Image__destroy").unwrap();
+            let seq_init = *rt_lib
+                .get(b"rosidl_runtime_c__uint8__Sequence__init")
+                .unwrap();
+            ImageType {
+                _libs: vec![ts_lib, gen_lib, rt_lib],
+                ts,
+                create,
+                destroy,
+                seq_init,
+            }
+        }
+    }
+
+    /// A new image of `len` pixel bytes, byte `i` = `(i * 7 + seed) as u8`.
+    pub fn new_msg(&self, len: usize, seed: u8) -> *mut Image {
+        // SAFETY: create returns an initialized message with an empty data sequence, which
+        // init replaces without leaking; the filled bytes are inside the new sequence.
+        unsafe {
+            let m = (self.create)();
+            assert!((self.seq_init)(&mut (*m).data, len));
+            for i in 0..len {
+                *(*m).data.data.add(i) = (i * 7) as u8 ^ seed;
+            }
+            (*m).width = len as u32;
+            (*m).height = 1;
+            (*m).step = len as u32;
+            m
+        }
+    }
+
+    /// A new, empty image.
+    pub fn empty(&self) -> *mut Image {
+        // SAFETY: create returns an initialized message.
+        unsafe { (self.create)() }
     }
 }

@@ -70,6 +70,17 @@ impl Port {
     fn subscribers(&self) -> usize {
         self.service.dynamic_config().number_of_subscribers()
     }
+
+    /// Whether a sample must go into this lane: the transient-local lane always (its history
+    /// serves late joiners), another lane when it has more subscribers than the `intra_served`
+    /// volatile-lane subscriptions of this process that get the message intra-process.
+    fn needed(&self, intra_served: usize) -> bool {
+        match self.lane {
+            Lane::TransientLocal => true,
+            Lane::Volatile => self.subscribers() > intra_served,
+            Lane::KeepAll => self.subscribers() > 0,
+        }
+    }
 }
 
 struct Ports {
@@ -80,17 +91,40 @@ struct Ports {
 
 /// A loaned sample of the volatile lane: the memory of a loaned message. Dropping it
 /// returns the sample to the publisher's pool unsent.
-pub struct PublisherLoan(SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>);
+pub struct PublisherLoan {
+    sample: SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>,
+    initialized: bool,
+}
 
 impl PublisherLoan {
-    /// The sample's payload (uninitialized until written).
-    pub fn payload_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        self.0.payload_mut()
+    /// Initializes the payload with `init`, which must write every byte of it, and returns
+    /// what `init` returns (the message pointer).
+    pub fn init_with<R>(
+        &mut self,
+        init: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<R>,
+    ) -> Result<R> {
+        let r = init(self.sample.payload_mut())?;
+        self.initialized = true;
+        Ok(r)
+    }
+
+    /// The payload, once [`init_with`](Self::init_with) has initialized it.
+    pub fn payload(&self) -> Result<&[u8]> {
+        if !self.initialized {
+            return Err(Error::Other(
+                "loaned sample read before initialization".into(),
+            ));
+        }
+        let p = self.sample.payload();
+        // SAFETY: `init_with` wrote every byte of the payload (its contract); the bytes stay
+        // initialized while the caller (the loan's holder) may only have changed them
+        // through the message pointer, writing values, never de-initializing.
+        Ok(unsafe { std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), p.len()) })
     }
 
     /// Where the payload starts: the key of the loan.
     pub fn addr(&self) -> usize {
-        self.0.payload().as_ptr() as usize
+        self.sample.payload().as_ptr() as usize
     }
 }
 
@@ -145,21 +179,29 @@ impl ShmPublisher {
         Ok(())
     }
 
-    /// Sends one sample of exactly `len` bytes, which `fill` writes (returning how many it
-    /// wrote, which must be `len`), to every connected subscription, and wakes them.
+    /// Sends one sample of exactly `len()` bytes, which `fill` writes (returning how many it
+    /// wrote, which must be `len()`), to every connected subscription, and wakes them.
+    /// `intra_served` volatile-lane subscriptions of this process get the message
+    /// intra-process: when nobody else listens, nothing is sized, written or sent.
     pub fn publish(
         &self,
-        len: usize,
         header: SampleHeader,
+        intra_served: usize,
+        len: impl FnOnce() -> Result<usize>,
         fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
     ) -> Result<()> {
         let ports = self.ports.get()?;
-        let mut loans = Vec::with_capacity(ports.lanes.len());
-        for p in ports
+        let mut lanes = ports
             .lanes
             .iter()
-            .filter(|p| p.lane == Lane::TransientLocal || p.subscribers() > 0)
-        {
+            .filter(|p| p.needed(intra_served))
+            .peekable();
+        if lanes.peek().is_none() {
+            return Ok(());
+        }
+        let len = len()?;
+        let mut loans = Vec::with_capacity(ports.lanes.len());
+        for p in lanes {
             let mut sample = p
                 .publisher
                 .loan_slice_uninit(len)
@@ -199,24 +241,38 @@ impl ShmPublisher {
             .publisher
             .loan_slice_uninit(len)
             .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
-        Ok(PublisherLoan(sample))
+        Ok(PublisherLoan {
+            sample,
+            initialized: false,
+        })
     }
 
     /// Sends a loaned sample whose whole payload the caller initialized, as a raw C struct
     /// ([`SampleHeader::RAW`]): zero copies into the volatile lane; the transient-local and
-    /// keep-all lanes, when served, get a copy. Wakes the subscriptions.
-    pub fn publish_loan(&self, loan: PublisherLoan, mut header: SampleHeader) -> Result<()> {
+    /// keep-all lanes, when served, get a copy. Wakes the subscriptions. The loan itself is
+    /// dropped unsent when the volatile lane has no subscribers beyond the `intra_served` ones.
+    pub fn publish_loan(
+        &self,
+        loan: PublisherLoan,
+        mut header: SampleHeader,
+        intra_served: usize,
+    ) -> Result<()> {
         header.format = SampleHeader::RAW;
-        let mut first = loan.0;
+        if !loan.initialized {
+            return Err(Error::Other(
+                "loaned sample sent before initialization".into(),
+            ));
+        }
+        let mut first = loan.sample;
         *first.user_header_mut() = header;
         let ports = self.ports.get()?;
         let mut copies = Vec::new();
-        for p in ports
-            .lanes
-            .iter()
-            .filter(|p| p.lane != Lane::Volatile)
-            .filter(|p| p.lane == Lane::TransientLocal || p.subscribers() > 0)
-        {
+        let mut volatile_needed = false;
+        for p in ports.lanes.iter().filter(|p| p.needed(intra_served)) {
+            if p.lane == Lane::Volatile {
+                volatile_needed = true;
+                continue;
+            }
             let mut sample = p
                 .publisher
                 .loan_slice_uninit(first.payload().len())
@@ -226,10 +282,18 @@ impl ShmPublisher {
             crate::counters::record_copy(first.payload().len());
             copies.push(sample);
         }
+        if copies.is_empty() && !volatile_needed {
+            return Ok(());
+        }
         // SAFETY: the caller initialized the loan's whole payload (`publish_loan`'s contract,
         // upheld by the publisher entity, which initializes it when borrowing); the others are
         // copies of it.
-        unsafe { send_all(&ports, std::iter::once(first).chain(copies)) }
+        unsafe {
+            send_all(
+                &ports,
+                volatile_needed.then_some(first).into_iter().chain(copies),
+            )
+        }
     }
 
     /// Delivers the transient-local history to subscriptions that appeared since the last

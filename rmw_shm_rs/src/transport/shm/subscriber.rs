@@ -86,24 +86,12 @@ impl ShmSubscriber {
         })
     }
 
-    /// Takes received samples, oldest first, handing each one to `read` until it returns
-    /// `Some` (a sample it returns `None` for is dropped). A sample goes back to its publisher
-    /// when `read` drops it.
-    pub fn take<R>(
-        &self,
-        mut read: impl FnMut(SubscriberSample) -> Result<Option<R>>,
-    ) -> Result<Option<R>> {
+    /// The oldest received sample, if any. It goes back to its publisher when dropped.
+    pub fn receive(&self) -> Result<Option<SubscriberSample>> {
         let ports = self.ports.get()?;
-        loop {
-            match ports.subscriber.receive() {
-                Ok(Some(sample)) => {
-                    if let Some(r) = read(SubscriberSample(sample))? {
-                        return Ok(Some(r));
-                    }
-                }
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(Error::transport("cannot receive a shared-memory sample", e)),
-            }
+        match ports.subscriber.receive() {
+            Ok(sample) => Ok(sample.map(SubscriberSample)),
+            Err(e) => Err(Error::transport("cannot receive a shared-memory sample", e)),
         }
     }
 
