@@ -12,6 +12,7 @@
 //! wait set every spin.
 
 pub mod dispatch;
+mod spin;
 
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,19 @@ impl Waitables<'_> {
             .flatten()
             .filter_map(|(s, _)| s.check_time())
             .min()
+    }
+
+    /// Whether anything is ready, without allocating (the spin loop's check). Events are
+    /// left to the full [`check`](Self::check).
+    fn any_ready(&self) -> bool {
+        self.subscriptions.iter().flatten().any(|s| s.has_data())
+            || self
+                .guard_conditions
+                .iter()
+                .flatten()
+                .any(|g| g.is_triggered())
+            || self.services.iter().flatten().any(|s| s.has_requests())
+            || self.clients.iter().flatten().any(|c| c.has_response())
     }
 
     fn check(&self) -> Ready {
@@ -171,13 +185,35 @@ impl Waitables<'_> {
     /// Returns what is ready, consuming the triggers of the guard conditions it reports; fails
     /// with [`Error::Timeout`] when nothing became ready.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<Ready> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let started = Instant::now();
+        let result = self.wait_inner(started, timeout);
+        if !matches!(timeout, Some(t) if t.is_zero()) {
+            spin::record(started, result.is_ok());
+        }
+        result
+    }
+
+    fn wait_inner(&self, started: Instant, timeout: Option<Duration>) -> Result<Ready> {
+        let deadline = timeout.map(|t| started + t);
+        let mut may_spin = !matches!(timeout, Some(t) if t.is_zero());
         loop {
             // Something already waiting is reported without touching the descriptors (the
             // common case under load: one syscall less per wait). Otherwise drain, then look
             // again before sleeping, so nothing that arrived in between is slept through.
             let mut next_event = self.check_time();
             let mut ready = self.check();
+            if !ready.any() && may_spin {
+                // Spin once per wait, bounded by the budget and the timeout.
+                may_spin = false;
+                if let Some(mut budget) = spin::should_spin() {
+                    if let Some(d) = deadline {
+                        budget = budget.min(d.saturating_duration_since(Instant::now()));
+                    }
+                    if spin::spin(budget, || self.any_ready()) {
+                        ready = self.check();
+                    }
+                }
+            }
             if !ready.any() {
                 self.drain();
                 next_event = self.check_time();
