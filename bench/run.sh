@@ -8,13 +8,15 @@
 #   1. scripts/bootstrap.sh: the venv with the ROS 2 Kilted wheels and the release library.
 #   2. A snapshot of target/release/librmw_shm_rs.so into $BENCH_OUT, so that a rebuild by someone
 #      else during the run cannot swap the library between the two RMWs' runs.
-#   3. gcc builds bench/pingpong.c against the wheels' rcl (plain -I/-L flags: the wheels' CMake
-#      configs point at the wheel build host).
+#   3. gcc builds bench/pingpong.c and bench/pingpong_loan.c against the wheels' rcl (plain -I/-L
+#      flags: the wheels' CMake configs point at the wheel build host).
 #   4. The ping-pong and throughput runs: rmw_fastrtps_cpp (the wheels' default, no preload), then
 #      rmw_shm_rs (LD_PRELOAD of the snapshot), same binary, same arguments, same environment
 #      otherwise. pong and ping are pinned to CPUs 1 and 0 (BENCH_PIN=0: not pinned).
-#   5. cargo bench --bench codec (criterion).
-#   6. bench/report.py prints the tables and writes docs/benchmarks.md.
+#   5. The loaned-message ping-pong (bench/pingpong_loan.c, hand-written fixed-size types) on
+#      rmw_shm_rs only: rmw_fastrtps_cpp cannot load its introspection-only type support.
+#   6. cargo bench --bench codec (criterion).
+#   7. bench/report.py prints the tables and writes docs/benchmarks.md.
 #
 # Knobs (environment):
 #   BENCH_PIN=1|0           pin pong to CPU 1 and ping to CPU 0 with taskset (default 1)
@@ -34,10 +36,13 @@
 #                           below BENCH_QUIET_LOAD (default 0.7) before measuring; then go on anyway
 #   BENCH_ROUNDS=a,b,c,d,e  timed round trips per size (default 5000,5000,2000,500,200)
 #   BENCH_TPUT_SECONDS=S    duration of each throughput run (default 3)
+#   BENCH_LOAN_ROUNDS=a,..  timed loaned round trips per size (default 5000,5000,5000,2000,1000)
+#   BENCH_LOAN=0            skip the loaned-message ping-pong
 #   BENCH_CRITERION=0       skip the criterion codec bench
 #   BENCH_DOC=path          where to write the report (default docs/benchmarks.md; "-" = nowhere)
 #   BENCH_OUT=dir           raw outputs (default target/bench)
 #   BENCH_QUICK=1           smoke test: 10x fewer round trips, 1 s throughput runs, short criterion
+#                           (loaned ping-pong: 500,500,500,200,100 round trips)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,13 +53,17 @@ if [ "$(id -u)" -eq 0 ]; then NICE="${BENCH_NICE:--10}"; else NICE="${BENCH_NICE
 SIZES="64,4096,65536,1048576,4194304"
 TPUT_SIZES="64,4194304"
 DEPTH=10
+LOAN_DEPTH=4
 if [ "$QUICK" = 1 ]; then
   ROUNDS="${BENCH_ROUNDS:-500,500,200,50,30}"
   TPUT_SECONDS="${BENCH_TPUT_SECONDS:-1}"
+  LOAN_ROUNDS="${BENCH_LOAN_ROUNDS:-500,500,500,200,100}"
 else
   ROUNDS="${BENCH_ROUNDS:-5000,5000,2000,500,200}"
   TPUT_SECONDS="${BENCH_TPUT_SECONDS:-3}"
+  LOAN_ROUNDS="${BENCH_LOAN_ROUNDS:-5000,5000,5000,2000,1000}"
 fi
+LOAN="${BENCH_LOAN:-1}"
 CRITERION="${BENCH_CRITERION:-1}"
 SCHED="${BENCH_SCHED:-other}"
 FIFO_TOO="${BENCH_FIFO_TOO:-0}"
@@ -108,6 +117,14 @@ gcc -O2 -g -std=gnu11 -Wall -Wextra -o "$OUT/pingpong" "$REPO/bench/pingpong.c" 
   -lsensor_msgs__rosidl_generator_c -lsensor_msgs__rosidl_typesupport_c \
   -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed -lm
 echo "    $OUT/pingpong"
+if [ "$LOAN" = 1 ]; then
+  step "Building bench/pingpong_loan.c"
+  gcc -O2 -g -std=gnu11 -Wall -Wextra -o "$OUT/pingpong_loan" "$REPO/bench/pingpong_loan.c" "${INC[@]}" \
+    -L"$VENV/lib" "${LINKDIRS[@]}" \
+    -lrcl -lrcutils -lrmw -lrosidl_runtime_c -lrosidl_typesupport_introspection_c \
+    -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed -lm
+  echo "    $OUT/pingpong_loan"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 3. Ping-pong and throughput on both RMWs
@@ -162,8 +179,45 @@ run_rmw() {
   grep -v '^LOAD' "$results" | grep "rmw=$rmw " | sed 's/^/    /'
 }
 
+# The loaned-message ping-pong, rmw_shm_rs only (its hand-written introspection type support is
+# not loadable by rmw_fastrtps_cpp). Appends LOAN lines to the results; a failure is reported but
+# does not end the run (the other results stay valid).
+run_loan() {
+  local results="$1" prefix="/bench_$$_loan"
+  local -a envs=(env -u LD_PRELOAD ROS_DOMAIN_ID="$DOMAIN" RMW_IMPLEMENTATION=rmw_shm_rs
+    LD_PRELOAD="$LIB_SNAPSHOT")
+  local -a ping_cpu=() pong_cpu=()
+  if [ "$PIN" = 1 ]; then
+    ping_cpu=(taskset -c 0)
+    pong_cpu=(taskset -c 1)
+  fi
+  if [ "$SCHED" = fifo ]; then
+    ping_cpu=(chrt -f 10 "${ping_cpu[@]}")
+    pong_cpu=(chrt -f 10 "${pong_cpu[@]}")
+  fi
+  echo "LOAD rmw=rmw_shm_rs phase=loan_before loadavg=$(loadavg | tr ' ' '/')" >>"$results"
+  step "rmw_shm_rs ($SCHED): loaned-message ping-pong sizes $SIZES (rounds $LOAN_ROUNDS, depth $LOAN_DEPTH)"
+  nice -n "$NICE" "${envs[@]}" "${pong_cpu[@]}" "$OUT/pingpong_loan" pong --prefix "$prefix" \
+    --depth "$LOAN_DEPTH" --idle-exit 60 2>"$OUT/pong_loan.log" &
+  local pong=$!
+  local rc=0
+  nice -n "$NICE" "${envs[@]}" "${ping_cpu[@]}" "$OUT/pingpong_loan" ping --prefix "$prefix" \
+    --depth "$LOAN_DEPTH" --sizes "$SIZES" --rounds "$LOAN_ROUNDS" --quit \
+    >>"$results" 2>"$OUT/ping_loan.log" || rc=$?
+  for _ in $(seq 50); do kill -0 "$pong" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pong" 2>/dev/null; then kill "$pong" 2>/dev/null || true; fi
+  wait "$pong" 2>/dev/null || true
+  echo "LOAD rmw=rmw_shm_rs phase=loan_after loadavg=$(loadavg | tr ' ' '/')" >>"$results"
+  if [ "$rc" != 0 ]; then
+    echo "    bench: warning: loaned ping-pong failed (exit $rc), see $OUT/ping_loan.log" >&2
+    sed 's/^/    /' "$OUT/ping_loan.log" >&2
+  fi
+  grep '^LOAN ' "$results" | sed 's/^/    /' || true
+}
+
 run_rmw rmw_fastrtps_cpp "$SCHED" "$RESULTS"
 run_rmw rmw_shm_rs "$SCHED" "$RESULTS"
+if [ "$LOAN" = 1 ]; then run_loan "$RESULTS"; fi
 FIFO_RESULTS="$OUT/results_fifo.txt"
 rm -f "$FIFO_RESULTS"
 if [ "$FIFO_TOO" = 1 ]; then
@@ -215,6 +269,8 @@ MACHINE="$OUT/machine.txt"
   echo "domain=$DOMAIN"
   echo "depth=$DEPTH"
   echo "rounds=$ROUNDS"
+  echo "loan_rounds=$([ "$LOAN" = 1 ] && echo "$LOAN_ROUNDS" || echo skipped)"
+  echo "loan_depth=$LOAN_DEPTH"
   echo "tput_seconds=$TPUT_SECONDS"
   echo "quick=$QUICK"
   echo "loadavg_end=$(loadavg)"

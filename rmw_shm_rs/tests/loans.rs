@@ -336,3 +336,33 @@ fn unreturned_loans_are_released_with_their_endpoints() {
     }
     fini(a);
 }
+
+#[test]
+fn fresh_samples_are_lent_zeroed() {
+    let types = Types::load();
+    let mut c = init(137);
+    let n = node(&mut c, c"loan_zero");
+    let p = publisher(n, types.basic, c"/loans_zeroed", 4);
+    let mut loans = Vec::new();
+    // SAFETY: a BasicTypes publisher; each loan holds a BasicTypes until returned.
+    unsafe {
+        // Never-used samples: all zero, the type's defaults (BasicTypes has none of its own).
+        for _ in 0..4 {
+            let mut loan: *mut c_void = null_mut();
+            assert_eq!(
+                rmw_borrow_loaned_message(p, types.basic, &mut loan),
+                RET_OK,
+                "{}",
+                error_text()
+            );
+            assert_eq!(*loan.cast::<BasicTypes>(), BasicTypes::default());
+            loans.push(loan);
+        }
+        for loan in loans {
+            assert_eq!(rmw_return_loaned_message_from_publisher(p, loan), RET_OK);
+        }
+        assert_eq!(rmw_destroy_publisher(n, p), RET_OK);
+        assert_eq!(rmw_destroy_node(n), RET_OK);
+    }
+    fini(c);
+}

@@ -179,8 +179,10 @@ impl Publisher {
         self.loans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Lends a message: a shared-memory sample holding the C struct, initialized with the
-    /// type's defaults, valid until [`publish_loan`](Self::publish_loan) or
+    /// Lends a message: a shared-memory sample holding the C struct, the type's init function
+    /// run over the sample's previous contents (zeroes on its first use; fields without a
+    /// default keep what the last message in that sample held, as with rmw_fastrtps_cpp's
+    /// uninitialized loans: write every field), valid until [`publish_loan`](Self::publish_loan) or
     /// [`return_loan`](Self::return_loan). At most `RMW_SHM_RS_MAX_LOANS` at a time.
     pub fn borrow_loan(&self, ty: &MessageType) -> Result<*mut c_void> {
         if !self.can_loan() {
@@ -206,7 +208,7 @@ impl Publisher {
             )));
         }
         let mut loan = self.shm.loan(self.ty.c_size())?;
-        let ptr = loan.init_with(|raw| self.ty.init_raw(raw))?;
+        let ptr = self.ty.init_raw(loan.payload_mut())?;
         loans.insert(loan.addr(), loan);
         Ok(ptr)
     }
@@ -225,7 +227,7 @@ impl Publisher {
         let loan = self.remove_loan(ptr, "rmw_publish_loaned_message")?;
         let header = self.next_header();
         if self.outbox.wants_messages() {
-            let owned = OwnedMessage::copy_of_raw(self.ty.clone(), loan.payload()?)?;
+            let owned = OwnedMessage::copy_of_raw(self.ty.clone(), loan.payload())?;
             self.outbox.deliver(header, owned);
         }
         let intra_served = self.outbox.volatile_target_count();

@@ -266,19 +266,20 @@ impl MessageType {
         Ok(())
     }
 
-    /// Turns `raw`, uninitialized memory of exactly [`c_size`](Self::c_size) bytes aligned
-    /// to [`MAX_C_ALIGN`] (e.g. a loaned shared-memory sample), into an initialized C message
-    /// of this plain type: zeroed (padding included), then the type's defaults. Returns the
-    /// message pointer (the start of `raw`).
+    /// Runs the type's init function over `raw`, exactly [`c_size`](Self::c_size) bytes
+    /// aligned to [`MAX_C_ALIGN`] (e.g. a loaned shared-memory sample), turning it into a
+    /// message of this plain type: fields with defaults get them, the others keep the bytes
+    /// that were there (as a generated `__init` does). Returns the message pointer (the start
+    /// of `raw`).
     ///
     /// # Errors
     /// When the type is not plain, or `raw` has the wrong size or alignment.
-    pub fn init_raw(&self, raw: &mut [MaybeUninit<u8>]) -> crate::error::Result<*mut c_void> {
-        self.check_raw(raw.as_ptr().cast(), raw.len())?;
-        raw.fill(MaybeUninit::new(0));
+    pub fn init_raw(&self, raw: &mut [u8]) -> crate::error::Result<*mut c_void> {
+        self.check_raw(raw.as_ptr(), raw.len())?;
         let ptr: *mut c_void = raw.as_mut_ptr().cast();
-        // SAFETY: `raw` is c_size writable, zeroed bytes aligned for any C struct (checked);
-        // a zeroed plain struct owns nothing, so initializing it leaks nothing.
+        // SAFETY: `raw` is c_size writable, initialized bytes aligned for any C struct
+        // (checked); a plain struct owns nothing, so initializing over old contents leaks
+        // nothing, and any byte pattern is a valid plain message.
         unsafe { self.init_message(ptr) };
         Ok(ptr)
     }
