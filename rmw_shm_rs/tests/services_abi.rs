@@ -3,86 +3,16 @@
 
 use std::ptr::null_mut;
 
-use libloading::Library;
 use rmw_shm_rs::error::*;
 use rmw_shm_rs::ffi::{client::*, node::*, service::*, wait::*};
 use rmw_shm_rs::sys::{
     rmw_clients_t, rmw_gid_t, rmw_node_t, rmw_qos_profile_t, rmw_request_id_t, rmw_service_info_t,
-    rmw_services_t, rmw_time_t, rmw_wait_set_t, rosidl_runtime_c__String,
-    rosidl_service_type_support_t,
+    rmw_services_t, rmw_time_t, rmw_wait_set_t,
 };
 
 mod common;
-use common::{error_text, LIB};
-
-/// test_msgs/srv/BasicTypes_Request and _Response (the same fields).
-#[repr(C)]
-struct BasicTypes {
-    bool_value: bool,
-    byte_value: u8,
-    char_value: u8,
-    float32_value: f32,
-    float64_value: f64,
-    int8_value: i8,
-    uint8_value: u8,
-    int16_value: i16,
-    uint16_value: u16,
-    int32_value: i32,
-    uint32_value: u32,
-    int64_value: i64,
-    uint64_value: u64,
-    string_value: rosidl_runtime_c__String,
-}
-
-type Create = unsafe extern "C" fn() -> *mut BasicTypes;
-type Destroy = unsafe extern "C" fn(*mut BasicTypes);
-
-struct Srv {
-    _libs: Vec<Library>,
-    ts: *const rosidl_service_type_support_t,
-    create: [Create; 2],
-    destroy: [Destroy; 2],
-}
-
-impl Srv {
-    fn load() -> Self {
-        // SAFETY: loading ROS message libraries and looking up their documented symbols.
-        unsafe {
-            let ts_lib =
-                Library::new(format!("{LIB}/lib/libtest_msgs__rosidl_typesupport_c.so")).unwrap();
-            let gen_lib =
-                Library::new(format!("{LIB}/lib/libtest_msgs__rosidl_generator_c.so")).unwrap();
-            let get: libloading::Symbol<
-                unsafe extern "C" fn() -> *const rosidl_service_type_support_t,
-            > = ts_lib
-                .get(b"rosidl_typesupport_c__get_service_type_support_handle__test_msgs__srv__BasicTypes")
-                .unwrap();
-            let ts = get();
-            let create = [
-                *gen_lib
-                    .get(b"test_msgs__srv__BasicTypes_Request__create")
-                    .unwrap(),
-                *gen_lib
-                    .get(b"test_msgs__srv__BasicTypes_Response__create")
-                    .unwrap(),
-            ];
-            let destroy = [
-                *gen_lib
-                    .get(b"test_msgs__srv__BasicTypes_Request__destroy")
-                    .unwrap(),
-                *gen_lib
-                    .get(b"test_msgs__srv__BasicTypes_Response__destroy")
-                    .unwrap(),
-            ];
-            Srv {
-                _libs: vec![ts_lib, gen_lib],
-                ts,
-                create,
-                destroy,
-            }
-        }
-    }
-}
+use common::basic_types::Srv;
+use common::error_text;
 
 /// Asserts `ret` is RMW_RET_INVALID_ARGUMENT and clears the error message it set.
 fn invalid(ret: rmw_shm_rs::sys::rmw_ret_t) {

@@ -66,6 +66,7 @@ unsafe fn set<S: Shell>(
 rmw_export! {
     /// Calls `callback(user_data, n)` for every `n` new messages (at once for messages already
     /// waiting), from a middleware thread; a null callback unsets it.
+    forward(subscription);
     fn rmw_subscription_set_on_new_message_callback(subscription: *mut rmw_subscription_t, callback: rmw_event_callback_t, user_data: *const c_void) -> rmw_ret_t {
         // SAFETY: null or a subscription handle.
         unsafe {
@@ -76,6 +77,7 @@ rmw_export! {
 
 rmw_export! {
     /// Calls `callback(user_data, n)` for every `n` new requests; a null callback unsets it.
+    forward(service);
     fn rmw_service_set_on_new_request_callback(service: *mut rmw_service_t, callback: rmw_event_callback_t, user_data: *const c_void) -> rmw_ret_t {
         // SAFETY: null or a service handle.
         unsafe { set(service.cast_const(), |s| Source::Service(Arc::downgrade(s)), |s| &s.node.context, callback, user_data) }
@@ -84,6 +86,7 @@ rmw_export! {
 
 rmw_export! {
     /// Calls `callback(user_data, n)` for every `n` new responses; a null callback unsets it.
+    forward(client);
     fn rmw_client_set_on_new_response_callback(client: *mut rmw_client_t, callback: rmw_event_callback_t, user_data: *const c_void) -> rmw_ret_t {
         // SAFETY: null or a client handle.
         unsafe { set(client.cast_const(), |c| Source::Client(Arc::downgrade(c)), |c| &c.node.context, callback, user_data) }
@@ -93,6 +96,7 @@ rmw_export! {
 rmw_export! {
     /// Calls `callback(user_data, 1)` whenever the event's status changes while it has
     /// something to take; a null callback unsets it.
+    forward(event);
     fn rmw_event_set_callback(event: *mut rmw_event_t, callback: rmw_event_callback_t, user_data: *const c_void) -> rmw_ret_t {
         // SAFETY: null or an event of ours; checked.
         let (status, kind) = unsafe { event_status(event.cast_const())? };

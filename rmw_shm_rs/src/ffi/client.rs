@@ -15,6 +15,7 @@ use crate::typesupport::{service_type, MessageMut, MessageRef};
 
 rmw_export! {
     /// Creates a service client (rmw/rmw.h).
+    forward(node);
     fn rmw_create_client(node: *const rmw_node_t, type_support: *const rosidl_service_type_support_t, service_name: *const c_char, qos_policies: *const rmw_qos_profile_t) -> *mut rmw_client_t = std::ptr::null_mut(); {
         // SAFETY: null or a node; checked.
         let node = unsafe { entity_arc(node)? };
@@ -25,7 +26,8 @@ rmw_export! {
         validate_topic(name, qos)?;
         // SAFETY: a rosidl service type support handle.
         let ty = unsafe { service_type(type_support)? };
-        let client = Arc::new(Client::new(node, name, ty, qos)?);
+        let ts = crate::delegate::ServiceTypeSupportHandle(type_support);
+        let client = Arc::new(Client::new(node, name, ty, ts, qos)?);
         Ok(Box::into_raw(Box::new(rmw_client_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             service_name: client.name.as_ptr(),
@@ -36,6 +38,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a service client (rmw/rmw.h).
+    forward(node);
     fn rmw_destroy_client(node: *mut rmw_node_t, client: *mut rmw_client_t) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
         unsafe {
@@ -52,6 +55,7 @@ rmw_export! {
 
 rmw_export! {
     /// QoS of the client's request publisher (rmw/rmw.h).
+    forward(client);
     fn rmw_client_request_publisher_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
@@ -62,6 +66,7 @@ rmw_export! {
 
 rmw_export! {
     /// QoS of the client's response subscription (rmw/rmw.h).
+    forward(client);
     fn rmw_client_response_subscription_get_actual_qos(client: *const rmw_client_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
@@ -72,6 +77,7 @@ rmw_export! {
 
 rmw_export! {
     /// The client's GID (rmw/rmw.h).
+    forward(client);
     fn rmw_get_gid_for_client(client: *const rmw_client_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
@@ -84,6 +90,7 @@ rmw_export! {
     /// Sends a request to the servers of the service (rmw/rmw.h); `sequence_id` gets its
     /// sequence number (1, 2, ... per client). Fails when too many requests of this client
     /// wait for a response (RMW_SHM_RS_MAX_PENDING_REQUESTS).
+    forward(client);
     fn rmw_send_request(client: *const rmw_client_t, ros_request: *const c_void, sequence_id: *mut i64) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
@@ -101,6 +108,7 @@ rmw_export! {
     /// Takes a response to one of this client's requests, if any (rmw/rmw.h);
     /// `request_header` gets this client's GID and the sequence number of the request it
     /// answers.
+    forward(client);
     fn rmw_take_response(client: *const rmw_client_t, request_header: *mut rmw_service_info_t, ros_response: *mut c_void, taken: *mut bool) -> rmw_ret_t {
         // SAFETY: null or a client; checked.
         let c = unsafe { entity(client)? };
@@ -125,6 +133,7 @@ rmw_export! {
     /// Whether a server of the client's service name and type exists in the domain
     /// (rmw/rmw.h). When true, the next request reaches it: the client is already connected.
     /// A server whose process died stops counting within about 250 ms (dead-node cleanup).
+    forward(node);
     fn rmw_service_server_is_available(node: *const rmw_node_t, client: *const rmw_client_t, is_available: *mut bool) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
         let c = unsafe {

@@ -89,6 +89,7 @@ pub unsafe fn event_status<'a>(
 rmw_export! {
     /// Initializes an event of a publisher (offered deadline missed, liveliness lost, offered
     /// incompatible QoS, incompatible type, publication matched).
+    forward(publisher);
     fn rmw_publisher_event_init(rmw_event: *mut rmw_event_t, publisher: *const rmw_publisher_t, event_type: rmw_event_type_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -100,6 +101,7 @@ rmw_export! {
 rmw_export! {
     /// Initializes an event of a subscription (requested deadline missed, liveliness changed,
     /// requested incompatible QoS, message lost, incompatible type, subscription matched).
+    forward(subscription);
     fn rmw_subscription_event_init(rmw_event: *mut rmw_event_t, subscription: *const rmw_subscription_t, event_type: rmw_event_type_t) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
@@ -115,6 +117,7 @@ fn i32c(v: u64) -> i32 {
 rmw_export! {
     /// Takes the event's status into `event_info` (the rmw status struct of its type) and
     /// resets its changes; `taken` is true.
+    forward(event_handle);
     fn rmw_take_event(event_handle: *const rmw_event_t, event_info: *mut c_void, taken: *mut bool) -> rmw_ret_t {
         // SAFETY: null or an event of ours; checked.
         let (status, kind) = unsafe { event_status(event_handle)? };

@@ -176,7 +176,7 @@ unsafe fn endpoint_info(
             "endpoint info array must be zero-initialized",
         ));
     }
-    let found = node.context.graph().view().endpoints_on(kind, topic);
+    let found = node.graph_view().endpoints_on(kind, topic);
     if found.is_empty() {
         return Ok(());
     }
@@ -255,17 +255,18 @@ unsafe fn count(
     let node = unsafe { entity(node)? };
     // SAFETY: null or a C string.
     let name = unsafe { str_arg(name, "name")? };
-    let n = node.context.graph().view().count(kind, name);
+    let n = node.graph_view().count(kind, name);
     // SAFETY: an rmw out-argument.
     unsafe { write_out(out, "count", n) }
 }
 
 rmw_export! {
     /// Node names and namespaces of the whole domain, this process included.
+    forward(node);
     fn rmw_get_node_names(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t) -> rmw_ret_t {
         // SAFETY: null or a node; checked.
         let n = unsafe { entity(node)? };
-        let nodes = n.context.graph().view().node_names();
+        let nodes = n.graph_view().node_names();
         // SAFETY: a valid default allocator.
         let a = unsafe { rcutils_get_default_allocator() };
         let names: Vec<&str> = nodes.iter().map(|x| x.name.as_str()).collect();
@@ -284,10 +285,11 @@ rmw_export! {
 
 rmw_export! {
     /// Node names, namespaces and enclaves of the whole domain.
+    forward(node);
     fn rmw_get_node_names_with_enclaves(node: *const rmw_node_t, node_names: *mut rcutils_string_array_t, node_namespaces: *mut rcutils_string_array_t, enclaves: *mut rcutils_string_array_t) -> rmw_ret_t {
         // SAFETY: null or a node; checked.
         let n = unsafe { entity(node)? };
-        let nodes = n.context.graph().view().node_names();
+        let nodes = n.graph_view().node_names();
         // SAFETY: a valid default allocator.
         let a = unsafe { rcutils_get_default_allocator() };
         let names: Vec<&str> = nodes.iter().map(|x| x.name.as_str()).collect();
@@ -312,18 +314,20 @@ rmw_export! {
 
 rmw_export! {
     /// Topics with at least one publisher or subscription, and their types.
+    forward(node);
     fn rmw_get_topic_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, no_demangle: bool, topic_names_and_types: *mut rmw_names_and_types_t) -> rmw_ret_t {
         let _ = no_demangle;
         // SAFETY: arguments as documented; checked inside.
-        unsafe { names_and_types(node, allocator, topic_names_and_types, |n| Ok(n.context.graph().view().topic_names_and_types())) }
+        unsafe { names_and_types(node, allocator, topic_names_and_types, |n| Ok(n.graph_view().topic_names_and_types())) }
     }
 }
 
 rmw_export! {
     /// Services with at least one server or client, and their types.
+    forward(node);
     fn rmw_get_service_names_and_types(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, service_names_and_types: *mut rmw_names_and_types_t) -> rmw_ret_t {
         // SAFETY: arguments as documented; checked inside.
-        unsafe { names_and_types(node, allocator, service_names_and_types, |n| Ok(n.context.graph().view().service_names_and_types())) }
+        unsafe { names_and_types(node, allocator, service_names_and_types, |n| Ok(n.graph_view().service_names_and_types())) }
     }
 }
 
@@ -331,11 +335,12 @@ macro_rules! by_node {
     ($name:ident, $kind:expr, $out:ident $(, $flag:ident)?) => {
         rmw_export! {
             /// Names and types of one kind of endpoint of the given node; RMW_RET_NODE_NAME_NON_EXISTENT when the graph has no such node.
+            forward(node);
             fn $name(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, node_name: *const c_char, node_namespace: *const c_char, $($flag: bool,)? $out: *mut rmw_names_and_types_t) -> rmw_ret_t {
                 $(let _ = $flag;)?
                 let (name, ns) = node_filter(node_name, node_namespace)?;
                 // SAFETY: arguments as documented; checked inside.
-                unsafe { names_and_types(node, allocator, $out, |n| n.context.graph().view().by_node(name, ns, $kind)) }
+                unsafe { names_and_types(node, allocator, $out, |n| n.graph_view().by_node(name, ns, $kind)) }
             }
         }
     };
@@ -366,6 +371,7 @@ by_node!(
 
 rmw_export! {
     /// Publishers on a topic with their node, type, type hash, GID and QoS.
+    forward(node);
     fn rmw_get_publishers_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, publishers_info: *mut rmw_topic_endpoint_info_array_t) -> rmw_ret_t {
         let _ = no_mangle;
         // SAFETY: arguments as documented; checked inside.
@@ -375,6 +381,7 @@ rmw_export! {
 
 rmw_export! {
     /// Subscriptions on a topic with their node, type, type hash, GID and QoS.
+    forward(node);
     fn rmw_get_subscriptions_info_by_topic(node: *const rmw_node_t, allocator: *mut rcutils_allocator_t, topic_name: *const c_char, no_mangle: bool, subscriptions_info: *mut rmw_topic_endpoint_info_array_t) -> rmw_ret_t {
         let _ = no_mangle;
         // SAFETY: arguments as documented; checked inside.
@@ -384,6 +391,7 @@ rmw_export! {
 
 rmw_export! {
     /// Publishers on a topic in the whole domain.
+    forward(node);
     fn rmw_count_publishers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) -> rmw_ret_t {
         // SAFETY: arguments as documented; checked inside.
         unsafe { self::count(node, topic_name, count, EndpointKind::Publisher) }
@@ -392,6 +400,7 @@ rmw_export! {
 
 rmw_export! {
     /// Subscriptions on a topic in the whole domain.
+    forward(node);
     fn rmw_count_subscribers(node: *const rmw_node_t, topic_name: *const c_char, count: *mut usize) -> rmw_ret_t {
         // SAFETY: arguments as documented; checked inside.
         unsafe { self::count(node, topic_name, count, EndpointKind::Subscription) }
@@ -400,6 +409,7 @@ rmw_export! {
 
 rmw_export! {
     /// Servers of a service in the whole domain.
+    forward(node);
     fn rmw_count_services(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) -> rmw_ret_t {
         // SAFETY: arguments as documented; checked inside.
         unsafe { self::count(node, service_name, count, EndpointKind::Service) }
@@ -408,6 +418,7 @@ rmw_export! {
 
 rmw_export! {
     /// Clients of a service in the whole domain.
+    forward(node);
     fn rmw_count_clients(node: *const rmw_node_t, service_name: *const c_char, count: *mut usize) -> rmw_ret_t {
         // SAFETY: arguments as documented; checked inside.
         unsafe { self::count(node, service_name, count, EndpointKind::Client) }

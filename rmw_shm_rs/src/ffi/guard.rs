@@ -72,9 +72,34 @@ pub const PANIC_RET: rmw_ret_t = RET_ERROR;
 /// `rmw_export!(fn rmw_x(..) -> T = on_error_value; { body })` is for functions that return a
 /// pointer or a bool, the body evaluating to `Result<T>`. Both forms assert at compile time that
 /// the signature equals bindgen's declaration of the same function in [`crate::sys`].
+///
+/// An optional `forward(arg);` before `fn` names the primary handle argument: when it is an
+/// object of the loaded DDS delegate (its implementation identifier), the call goes to the
+/// delegate's own `rmw_x` with the same arguments and returns what it returns, unchanged
+/// ([`crate::ffi::forward`]). When the delegate lacks the function, the error is set and the
+/// form's error value returned.
 #[macro_export]
 macro_rules! rmw_export {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> rmw_ret_t $body:block) => {
+    (@forward [], $name:ident, ($($arg:ident : $ty:ty),*) -> $ret:ty, $on_err:expr) => {};
+    (@forward [$h:ident], $name:ident, ($($arg:ident : $ty:ty),*) -> $ret:ty, $on_err:expr) => {
+        // SAFETY: `$h` is null or an rmw handle passed by the caller (the function's contract).
+        if let Some(delegate) = unsafe { $crate::ffi::forward::delegate_for($h) } {
+            const NAME: &::std::ffi::CStr =
+                match ::std::ffi::CStr::from_bytes_with_nul(concat!(stringify!($name), "\0").as_bytes()) {
+                    Ok(name) => name,
+                    Err(_) => panic!("an rmw function name has no NUL"),
+                };
+            return $crate::ffi::guard::guard(stringify!($name), $on_err, || {
+                // SAFETY: the type is bindgen's declaration of `$name` (checked above), which
+                // the delegate, an rmw implementation of the same distro, defines.
+                let f = unsafe { delegate.sym::<unsafe extern "C" fn($($ty),*) -> $ret>(NAME)? };
+                // SAFETY: the caller's arguments, unchanged, to the same function of the
+                // implementation that made the handle.
+                Ok(unsafe { f($($arg),*) })
+            });
+        }
+    };
+    ($(#[$m:meta])* $(forward($h:ident);)? fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> rmw_ret_t $body:block) => {
         $(#[$m])*
         ///
         /// # Safety
@@ -82,10 +107,12 @@ macro_rules! rmw_export {
         #[no_mangle]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $crate::sys::rmw_ret_t {
             const _: unsafe extern "C" fn($($ty),*) -> $crate::sys::rmw_ret_t = $crate::sys::$name;
+            $crate::rmw_export!(@forward [$($h)?], $name, ($($arg: $ty),*) -> $crate::sys::rmw_ret_t,
+                |e: &$crate::error::Error| e.ret());
             $crate::ffi::guard::guard_ret(stringify!($name), || $body)
         }
     };
-    ($(#[$m:meta])* fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $on_err:expr; $body:block) => {
+    ($(#[$m:meta])* $(forward($h:ident);)? fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $on_err:expr; $body:block) => {
         $(#[$m])*
         ///
         /// # Safety
@@ -93,6 +120,7 @@ macro_rules! rmw_export {
         #[no_mangle]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             const _: unsafe extern "C" fn($($ty),*) -> $ret = $crate::sys::$name;
+            $crate::rmw_export!(@forward [$($h)?], $name, ($($arg: $ty),*) -> $ret, |_| $on_err);
             $crate::ffi::guard::guard(stringify!($name), |_| $on_err, || $body)
         }
     };

@@ -113,6 +113,7 @@ rmw_export! {
 
 rmw_export! {
     /// Deep-copies init options into zero-initialized `dst` (rmw/init_options.h).
+    forward(src);
     fn rmw_init_options_copy(src: *const rmw_init_options_t, dst: *mut rmw_init_options_t) -> rmw_ret_t {
         non_null(src, "src")?;
         non_null(dst, "dst")?;
@@ -130,6 +131,7 @@ rmw_export! {
 
 rmw_export! {
     /// Finalizes init options (rmw/init_options.h).
+    forward(init_options);
     fn rmw_init_options_fini(init_options: *mut rmw_init_options_t) -> rmw_ret_t {
         non_null(init_options, "init_options")?;
         // SAFETY: non-null caller-owned options.
@@ -149,6 +151,7 @@ fn security_enforced(opts: &rmw_init_options_t) -> bool {
 rmw_export! {
     /// Initializes the middleware into a zero-initialized context (rmw/init.h). Fails when
     /// security enforcement is requested: rmw_shm_rs has no security plugin.
+    forward(options);
     fn rmw_init(options: *const rmw_init_options_t, context: *mut rmw_context_t) -> rmw_ret_t {
         crate::log::init();
         non_null(options, "options")?;
@@ -172,7 +175,22 @@ rmw_export! {
             // SAFETY: non-null C string owned by the options.
             unsafe { CStr::from_ptr(opts.enclave) }.to_string_lossy().into_owned()
         };
-        let state = Arc::new(Context::new(domain_id, enclave)?);
+        let d = &opts.discovery_options;
+        let static_peers = (0..d.static_peers_count)
+            .filter(|_| !d.static_peers.is_null())
+            .map(|i| {
+                // SAFETY: `static_peers` holds `static_peers_count` entries (rmw_discovery_options_t).
+                let raw = unsafe { &(*d.static_peers.add(i)).peer_address };
+                // SAFETY: a fixed array; CStr::from_bytes_until_nul stops at the first NUL.
+                let bytes = unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<u8>(), raw.len()) };
+                CStr::from_bytes_until_nul(bytes).map(CStr::to_owned).unwrap_or_default()
+            })
+            .collect();
+        let discovery = crate::delegate::DiscoveryOptions {
+            range: d.automatic_discovery_range,
+            static_peers,
+        };
+        let state = Arc::new(Context::new(domain_id, enclave, discovery)?);
         // SAFETY: zero-initialized target, valid source.
         let mut copied = unsafe { rmw_get_zero_initialized_init_options() };
         // SAFETY: as above.
@@ -189,6 +207,7 @@ rmw_export! {
 
 rmw_export! {
     /// Shuts the context down (rmw/init.h): entities may still be destroyed, none created.
+    forward(context);
     fn rmw_shutdown(context: *mut rmw_context_t) -> rmw_ret_t {
         // SAFETY: null or a context; checked by `entity`.
         let ctx = unsafe { entity(context.cast_const())? };
@@ -199,6 +218,7 @@ rmw_export! {
 
 rmw_export! {
     /// Finalizes a shut-down context and zeroes it (rmw/init.h).
+    forward(context);
     fn rmw_context_fini(context: *mut rmw_context_t) -> rmw_ret_t {
         // SAFETY: null or a context; checked by `entity`.
         let state = unsafe { entity(context.cast_const())? };

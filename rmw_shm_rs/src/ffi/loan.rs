@@ -29,6 +29,7 @@ unsafe fn check_loan_out(out: *mut *mut c_void, what: &str) -> Result<()> {
 rmw_export! {
     /// Lends a message of the publisher's fixed-size type, in shared memory, initialized with
     /// the type's defaults (rmw/rmw.h).
+    forward(publisher);
     fn rmw_borrow_loaned_message(publisher: *const rmw_publisher_t, type_support: *const rosidl_message_type_support_t, ros_message: *mut *mut c_void) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -46,6 +47,7 @@ rmw_export! {
 
 rmw_export! {
     /// Publishes a loaned message (zero copies) and ends the loan (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publish_loaned_message(publisher: *const rmw_publisher_t, ros_message: *mut c_void, allocation: *mut rmw_publisher_allocation_t) -> rmw_ret_t {
         let _ = allocation;
         // SAFETY: null or a publisher; checked.
@@ -57,6 +59,7 @@ rmw_export! {
 
 rmw_export! {
     /// Ends a loan without publishing (rmw/rmw.h).
+    forward(publisher);
     fn rmw_return_loaned_message_from_publisher(publisher: *const rmw_publisher_t, loaned_message: *mut c_void) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -96,6 +99,7 @@ unsafe fn take_loaned(
 
 rmw_export! {
     /// Takes the oldest message as a loan (read-only until returned) (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_loaned_message(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, allocation: *mut rmw_subscription_allocation_t) -> rmw_ret_t {
         let _ = allocation;
         // SAFETY: arguments as documented; checked inside.
@@ -105,6 +109,7 @@ rmw_export! {
 
 rmw_export! {
     /// Takes the oldest message as a loan, with its message info (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_loaned_message_with_info(subscription: *const rmw_subscription_t, loaned_message: *mut *mut c_void, taken: *mut bool, message_info: *mut rmw_message_info_t, allocation: *mut rmw_subscription_allocation_t) -> rmw_ret_t {
         let _ = allocation;
         // SAFETY: arguments as documented; checked inside.
@@ -114,6 +119,7 @@ rmw_export! {
 
 rmw_export! {
     /// Ends a loan of a taken message (rmw/rmw.h).
+    forward(subscription);
     fn rmw_return_loaned_message_from_subscription(subscription: *const rmw_subscription_t, loaned_message: *mut c_void) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };

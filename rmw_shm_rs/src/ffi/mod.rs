@@ -8,6 +8,7 @@ pub mod handles;
 pub mod callback;
 pub mod client;
 pub mod event;
+pub mod forward;
 pub mod graph;
 pub mod init;
 pub mod loan;

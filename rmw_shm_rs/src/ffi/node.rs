@@ -41,6 +41,7 @@ fn validate_node_name(name: &str, namespace: &str) -> Result<()> {
 
 rmw_export! {
     /// Creates a node (rmw/rmw.h). Returns null with an error message on failure.
+    forward(context);
     fn rmw_create_node(context: *mut rmw_context_t, name: *const c_char, namespace_: *const c_char) -> *mut rmw_node_t = std::ptr::null_mut(); {
         // SAFETY: null or a context; checked by `entity_arc`.
         let ctx = unsafe { entity_arc(context.cast_const())? };
@@ -71,6 +72,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a node (rmw/rmw.h).
+    forward(node);
     fn rmw_destroy_node(node: *mut rmw_node_t) -> rmw_ret_t {
         // SAFETY: null or a node; checked by `entity`.
         unsafe { entity(node.cast_const())? };
@@ -87,6 +89,7 @@ rmw_export! {
 
 rmw_export! {
     /// The node's graph guard condition, owned by the node (rmw/rmw.h).
+    forward(node);
     fn rmw_node_get_graph_guard_condition(node: *const rmw_node_t) -> *const rmw_guard_condition_t = std::ptr::null(); {
         // SAFETY: null or a node; checked by `entity`.
         unsafe { entity(node)? };
@@ -97,6 +100,7 @@ rmw_export! {
 
 rmw_export! {
     /// Creates a guard condition (rmw/rmw.h).
+    forward(context);
     fn rmw_create_guard_condition(context: *mut rmw_context_t) -> *mut rmw_guard_condition_t = std::ptr::null_mut(); {
         // SAFETY: null or a context; checked by `entity`.
         unsafe { entity(context.cast_const())? };
@@ -111,6 +115,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a guard condition made by `rmw_create_guard_condition` (rmw/rmw.h).
+    forward(guard_condition);
     fn rmw_destroy_guard_condition(guard_condition: *mut rmw_guard_condition_t) -> rmw_ret_t {
         // SAFETY: null or a guard condition; checked by `entity`.
         unsafe { entity(guard_condition.cast_const())? };
@@ -124,6 +129,7 @@ rmw_export! {
 
 rmw_export! {
     /// Triggers a guard condition (rmw/rmw.h); thread-safe.
+    forward(guard_condition);
     fn rmw_trigger_guard_condition(guard_condition: *const rmw_guard_condition_t) -> rmw_ret_t {
         // SAFETY: null or a guard condition; checked by `entity`.
         let gc = unsafe { entity(guard_condition)? };

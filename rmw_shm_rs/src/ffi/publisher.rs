@@ -37,6 +37,7 @@ pub(super) fn validate_topic(name: &str, qos: &rmw_qos_profile_t) -> Result<()> 
 
 rmw_export! {
     /// Creates a publisher (rmw/rmw.h). Null with an error message on failure.
+    forward(node);
     fn rmw_create_publisher(
         node: *const rmw_node_t,
         type_support: *const rosidl_message_type_support_t,
@@ -56,7 +57,8 @@ rmw_export! {
         validate_topic(topic, qos)?;
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
-        let publisher = Publisher::new(node, topic, ty, qos)?;
+        let ts = crate::delegate::TypeSupportHandle(type_support);
+        let publisher = Publisher::new(node, topic, ty, ts, qos)?;
         let can_loan = publisher.can_loan();
         Ok(Box::into_raw(Box::new(rmw_publisher_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
@@ -70,6 +72,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a publisher (rmw/rmw.h).
+    forward(node);
     fn rmw_destroy_publisher(node: *mut rmw_node_t, publisher: *mut rmw_publisher_t) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
         unsafe {
@@ -86,6 +89,7 @@ rmw_export! {
 
 rmw_export! {
     /// Publishes a ROS message: serialized once, into shared memory (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publish(publisher: *const rmw_publisher_t, ros_message: *const c_void, allocation: *mut rmw_publisher_allocation_t) -> rmw_ret_t {
         let _ = allocation;
         // SAFETY: null or a publisher; checked.
@@ -99,6 +103,7 @@ rmw_export! {
 
 rmw_export! {
     /// Publishes CDR bytes as they are (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publish_serialized_message(
         publisher: *const rmw_publisher_t,
         serialized_message: *const rmw_serialized_message_t,
@@ -119,6 +124,7 @@ rmw_export! {
 
 rmw_export! {
     /// The QoS profile in force (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publisher_get_actual_qos(publisher: *const rmw_publisher_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -129,6 +135,7 @@ rmw_export! {
 
 rmw_export! {
     /// Number of subscriptions on the same topic and type (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publisher_count_matched_subscriptions(publisher: *const rmw_publisher_t, subscription_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -139,6 +146,7 @@ rmw_export! {
 
 rmw_export! {
     /// The publisher's GID (rmw/rmw.h).
+    forward(publisher);
     fn rmw_get_gid_for_publisher(publisher: *const rmw_publisher_t, gid: *mut rmw_gid_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };
@@ -150,6 +158,7 @@ rmw_export! {
 rmw_export! {
     /// Shared-memory delivery completes inside `rmw_publish`: every matched subscription
     /// already holds the sample, so all are acknowledged (rmw/rmw.h).
+    forward(publisher);
     fn rmw_publisher_wait_for_all_acked(publisher: *const rmw_publisher_t, wait_timeout: rmw_time_t) -> rmw_ret_t {
         let _ = wait_timeout;
         // SAFETY: null or a publisher; checked.
@@ -160,6 +169,7 @@ rmw_export! {
 
 rmw_export! {
     /// Compares two GIDs of this implementation (rmw/rmw.h).
+    forward(gid1);
     fn rmw_compare_gids_equal(gid1: *const rmw_gid_t, gid2: *const rmw_gid_t, result: *mut bool) -> rmw_ret_t {
         non_null(gid1, "gid1")?;
         non_null(gid2, "gid2")?;
@@ -179,6 +189,7 @@ rmw_export! {
 rmw_export! {
     /// Asserts the publisher's liveliness (MANUAL_BY_TOPIC): restarts its lease. Publishing
     /// asserts it too.
+    forward(publisher);
     fn rmw_publisher_assert_liveliness(publisher: *const rmw_publisher_t) -> rmw_ret_t {
         // SAFETY: null or a publisher; checked.
         let p = unsafe { entity(publisher)? };

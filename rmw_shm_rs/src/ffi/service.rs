@@ -15,6 +15,7 @@ use crate::typesupport::{service_type, MessageMut, MessageRef};
 
 rmw_export! {
     /// Creates a service server (rmw/rmw.h).
+    forward(node);
     fn rmw_create_service(node: *const rmw_node_t, type_support: *const rosidl_service_type_support_t, service_name: *const c_char, qos_profile: *const rmw_qos_profile_t) -> *mut rmw_service_t = std::ptr::null_mut(); {
         // SAFETY: null or a node; checked.
         let node = unsafe { entity_arc(node)? };
@@ -25,7 +26,8 @@ rmw_export! {
         validate_topic(name, qos)?;
         // SAFETY: a rosidl service type support handle.
         let ty = unsafe { service_type(type_support)? };
-        let service = Arc::new(Service::new(node, name, ty, qos)?);
+        let ts = crate::delegate::ServiceTypeSupportHandle(type_support);
+        let service = Arc::new(Service::new(node, name, ty, ts, qos)?);
         Ok(Box::into_raw(Box::new(rmw_service_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
             service_name: service.name.as_ptr(),
@@ -36,6 +38,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a service server (rmw/rmw.h).
+    forward(node);
     fn rmw_destroy_service(node: *mut rmw_node_t, service: *mut rmw_service_t) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
         unsafe {
@@ -52,6 +55,7 @@ rmw_export! {
 
 rmw_export! {
     /// QoS of the service's request subscription (rmw/rmw.h).
+    forward(service);
     fn rmw_service_request_subscription_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
@@ -62,6 +66,7 @@ rmw_export! {
 
 rmw_export! {
     /// QoS of the service's response publisher (rmw/rmw.h).
+    forward(service);
     fn rmw_service_response_publisher_get_actual_qos(service: *const rmw_service_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
@@ -74,6 +79,7 @@ rmw_export! {
     /// Takes the oldest waiting request, if any (rmw/rmw.h); `request_header` gets the client's
     /// GID (as `rmw_get_gid_for_client` returns it), the request's sequence number and the
     /// source and received timestamps. The request waits for `rmw_send_response`.
+    forward(service);
     fn rmw_take_request(service: *const rmw_service_t, request_header: *mut rmw_service_info_t, ros_request: *mut c_void, taken: *mut bool) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };
@@ -98,6 +104,7 @@ rmw_export! {
     /// Sends the response to request `request_header` to the client that sent it, and only to
     /// it (rmw/rmw.h). A client that is gone is not an error; a request id that was never taken
     /// or was already answered is.
+    forward(service);
     fn rmw_send_response(service: *const rmw_service_t, request_header: *mut rmw_request_id_t, ros_response: *mut c_void) -> rmw_ret_t {
         // SAFETY: null or a service; checked.
         let s = unsafe { entity(service)? };

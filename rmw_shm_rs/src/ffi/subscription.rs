@@ -28,6 +28,7 @@ pub(super) fn fill_info(out: &mut rmw_message_info_t, info: &TakenInfo) {
 
 rmw_export! {
     /// Creates a subscription (rmw/rmw.h). Null with an error message on failure.
+    forward(node);
     fn rmw_create_subscription(
         node: *const rmw_node_t,
         type_support: *const rosidl_message_type_support_t,
@@ -47,7 +48,8 @@ rmw_export! {
         validate_topic(topic, qos)?;
         // SAFETY: a type support handle from rosidl (non-null, checked above).
         let ty = unsafe { message_type(type_support)? };
-        let sub = Subscription::new(node, topic, ty, qos)?;
+        let ts = crate::delegate::TypeSupportHandle(type_support);
+        let sub = Subscription::new(node, topic, ty, ts, qos)?;
         let can_loan = sub.can_loan();
         Ok(Box::into_raw(Box::new(rmw_subscription_t {
             implementation_identifier: IDENTIFIER.as_ptr(),
@@ -62,6 +64,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a subscription (rmw/rmw.h).
+    forward(node);
     fn rmw_destroy_subscription(node: *mut rmw_node_t, subscription: *mut rmw_subscription_t) -> rmw_ret_t {
         // SAFETY: null or handles; checked.
         unsafe {
@@ -105,6 +108,7 @@ unsafe fn take(
 
 rmw_export! {
     /// Takes the oldest message, if any (rmw/rmw.h); `taken` says whether one was.
+    forward(subscription);
     fn rmw_take(subscription: *const rmw_subscription_t, ros_message: *mut c_void, taken: *mut bool, allocation: *mut rmw_subscription_allocation_t) -> rmw_ret_t {
         let _ = allocation;
         // SAFETY: arguments as documented; checked inside.
@@ -114,6 +118,7 @@ rmw_export! {
 
 rmw_export! {
     /// Takes the oldest message with its message info (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_with_info(
         subscription: *const rmw_subscription_t,
         ros_message: *mut c_void,
@@ -173,6 +178,7 @@ unsafe fn take_serialized(
 
 rmw_export! {
     /// Takes the oldest message as CDR bytes (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_serialized_message(
         subscription: *const rmw_subscription_t,
         serialized_message: *mut rmw_serialized_message_t,
@@ -187,6 +193,7 @@ rmw_export! {
 
 rmw_export! {
     /// Takes the oldest message as CDR bytes with its message info (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_serialized_message_with_info(
         subscription: *const rmw_subscription_t,
         serialized_message: *mut rmw_serialized_message_t,
@@ -202,6 +209,7 @@ rmw_export! {
 
 rmw_export! {
     /// Takes up to `count` messages into the caller's initialized sequences (rmw/rmw.h).
+    forward(subscription);
     fn rmw_take_sequence(
         subscription: *const rmw_subscription_t,
         count: usize,
@@ -245,6 +253,7 @@ rmw_export! {
 
 rmw_export! {
     /// The QoS profile in force (rmw/rmw.h).
+    forward(subscription);
     fn rmw_subscription_get_actual_qos(subscription: *const rmw_subscription_t, qos: *mut rmw_qos_profile_t) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };
@@ -255,6 +264,7 @@ rmw_export! {
 
 rmw_export! {
     /// Number of publishers on the same topic and type (rmw/rmw.h).
+    forward(subscription);
     fn rmw_subscription_count_matched_publishers(subscription: *const rmw_subscription_t, publisher_count: *mut usize) -> rmw_ret_t {
         // SAFETY: null or a subscription; checked.
         let s = unsafe { entity(subscription)? };

@@ -1,6 +1,9 @@
 //! Exports that rmw_shm_rs does not implement yet. Each checks its handle (so a foreign
 //! implementation's handle is still reported as such), then returns RMW_RET_UNSUPPORTED with
 //! an error message. docs/capabilities.md lists them with the reason and the plan.
+//!
+//! `[handle]` is checked (and forwarded to the DDS delegate when it is one of its objects); a
+//! leading `forward(arg);` forwards an argument that has no entity of ours to check.
 
 use std::ffi::c_char;
 
@@ -10,9 +13,10 @@ use crate::rmw_export;
 use crate::sys::*;
 
 macro_rules! unsupported {
-    ($(fn $name:ident($($arg:ident : $ty:ty),* $(,)?) [$($h:ident),*] $why:literal;)*) => {$(
+    ($($(forward($f:ident);)? fn $name:ident($($arg:ident : $ty:ty),* $(,)?) [$($h:ident),*] $why:literal;)*) => {$(
         rmw_export! {
             #[doc = concat!("Not supported: ", $why, ". Returns RMW_RET_UNSUPPORTED.")]
+            $(forward($h);)* $(forward($f);)?
             fn $name($($arg: $ty),*) -> rmw_ret_t {
                 // SAFETY: each checked argument is null or a handle; `entity` checks both.
                 $(unsafe { entity($h as *const _)?; })*
@@ -25,8 +29,10 @@ macro_rules! unsupported {
 
 unsupported! {
     fn rmw_init_publisher_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
+    forward(allocation);
     fn rmw_fini_publisher_allocation(allocation: *mut rmw_publisher_allocation_t) [] "preallocation is not needed: publishing serializes straight into shared memory";
     fn rmw_init_subscription_allocation(type_support: *const rosidl_message_type_support_t, message_bounds: *const rosidl_runtime_c__Sequence__bound, allocation: *mut rmw_subscription_allocation_t) [] "preallocation is not needed: takes deserialize straight out of shared memory";
+    forward(allocation);
     fn rmw_fini_subscription_allocation(allocation: *mut rmw_subscription_allocation_t) [] "preallocation is not needed: takes deserialize straight out of shared memory";
     fn rmw_publisher_get_network_flow_endpoints(publisher: *const rmw_publisher_t, allocator: *mut rcutils_allocator_t, network_flow_endpoint_array: *mut rmw_network_flow_endpoint_array_t) [publisher] "shared memory has no network flow endpoints";
     fn rmw_subscription_get_network_flow_endpoints(subscription: *const rmw_subscription_t, allocator: *mut rcutils_allocator_t, network_flow_endpoint_array: *mut rmw_network_flow_endpoint_array_t) [subscription] "shared memory has no network flow endpoints";

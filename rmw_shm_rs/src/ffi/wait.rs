@@ -19,6 +19,7 @@ impl super::handles::Entity for WaitSet {}
 rmw_export! {
     /// Creates a wait set (rmw/rmw.h). `max_conditions` is not needed: waits allocate nothing
     /// that outlives them.
+    forward(context);
     fn rmw_create_wait_set(context: *mut rmw_context_t, max_conditions: usize) -> *mut rmw_wait_set_t = std::ptr::null_mut(); {
         let _ = max_conditions;
         // SAFETY: null or a context; checked.
@@ -33,6 +34,7 @@ rmw_export! {
 
 rmw_export! {
     /// Destroys a wait set (rmw/rmw.h).
+    forward(wait_set);
     fn rmw_destroy_wait_set(wait_set: *mut rmw_wait_set_t) -> rmw_ret_t {
         check_wait_set(wait_set)?;
         // SAFETY: checked: a wait set of ours, created by Box with an Arc<WaitSet> as data.
@@ -75,6 +77,7 @@ rmw_export! {
     /// guard condition is triggered, or the timeout passes (null: forever; zero: poll once).
     /// Entries that are not ready are set to null; RMW_RET_TIMEOUT when none is. Events are
     ///
+    forward(wait_set);
     fn rmw_wait(
         subscriptions: *mut rmw_subscriptions_t,
         guard_conditions: *mut rmw_guard_conditions_t,

@@ -2,6 +2,9 @@
 //! reading the rcutils error message.
 #![allow(dead_code)]
 
+pub mod basic_types;
+pub mod child;
+
 use std::ffi::{CStr, CString};
 
 use libloading::Library;
