@@ -157,7 +157,8 @@ class Launcher:
         self.ros, self.workdir, self.domain = ros, Path(workdir), domain
         self.procs = []
 
-    def start(self, name, script, *args, side='ours', extra_env=None):
+    def start(self, name, script, *args, side='ours', extra_env=None, netns=None):
+        """`netns`: run it in that network namespace (`ip netns exec <netns> ...`, see netns.py)."""
         env = self.ros.env(side)
         env['ROS_DOMAIN_ID'] = str(self.domain)
         if extra_env:
@@ -165,7 +166,12 @@ class Launcher:
         log = self.workdir / f'{len(self.procs):02d}_{name}.log'
         f = open(log, 'wb')
         cmd = [self.ros.python, '-u', str(NODES / script), *map(str, args)]
-        f.write(f'$ ROS_DOMAIN_ID={self.domain} side={side} {" ".join(cmd)}\n'.encode())
+        if netns:
+            # ip exec()s the command: same pid, so the process group and watchdog work unchanged.
+            cmd = ['ip', 'netns', 'exec', netns, *cmd]
+        shown = ' '.join(f'{k}={v}' for k, v in sorted((extra_env or {}).items()))
+        f.write(f'$ ROS_DOMAIN_ID={self.domain} side={side} {shown + " " if shown else ""}'
+                f'{" ".join(cmd)}\n'.encode())
         f.flush()
         p = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              cwd=self.workdir, start_new_session=True, preexec_fn=_set_pdeathsig)
@@ -270,3 +276,37 @@ def instances(ros, tmp_path_factory):
     with open(path, 'rb') as f:
         entries = pickle.load(f)
     return path, entries
+
+
+# ---- Two hosts in network namespaces (test_remote.py, marker `remote`; setup in netns.py) ----------
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'remote: two hosts in network namespaces (root; '
+                                       'host A "ours", host B stock rmw_fastrtps_cpp); -m remote')
+
+
+@pytest.fixture(scope='module')
+def netns_pair():
+    """A NetnsPair (rmwA_<pid>, rmwB_<pid>, veth), created once per module and always deleted;
+    skips when namespaces cannot be made here."""
+    import netns
+    why = netns.unavailable_reason()
+    if why:
+        pytest.skip(why)
+    pair = netns.NetnsPair()
+    try:
+        pair.create()
+    except RuntimeError as e:
+        pytest.skip(f'cannot create network namespaces here: {e}')
+    try:
+        yield pair
+    finally:
+        pair.delete()
+
+
+@pytest.fixture
+def hosts(launcher, netns_pair):
+    """hosts.a / hosts.b: `hosts.a.start(name, script, *args, extra_env=None)` starts a node on
+    host A ("ours") / B (stock rmw_fastrtps_cpp) through this test's launcher."""
+    import netns
+    return netns.Hosts(launcher, netns_pair)

@@ -8,6 +8,7 @@
 
 pub mod cdr;
 pub mod counters;
+pub mod delegate;
 pub mod entity;
 pub mod error;
 pub mod ffi;

@@ -1,12 +1,15 @@
 //! Service clients: serialize each request straight into shared memory, take the responses
 //! addressed to this client (transport/shm/request_response).
 
+use std::collections::VecDeque;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::qos::QosProfile;
 use super::service_endpoint::ServiceEndpoint;
-use super::{now_ns, Node};
+use super::{now_ns, GuardCondition, Node};
+use crate::delegate::{DdsClient, ServiceTypeSupportHandle};
 use crate::error::Result;
 use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
@@ -18,7 +21,16 @@ pub struct Client {
     endpoint: ServiceEndpoint,
     sequence: AtomicI64,
     shm: ShmClient,
+    /// The delegate client reaching servers on other hosts.
+    remote: Option<DdsClient>,
+    remote_wake: Arc<GuardCondition>,
+    /// (delegate sequence number, ours) of requests sent through the delegate, newest last;
+    /// bounded (requests a local server answered never get a delegate response).
+    remote_sequences: Mutex<VecDeque<(i64, i64)>>,
 }
+
+/// How many delegate request numbers a client remembers.
+const REMOTE_SEQUENCES: usize = 1024;
 
 impl Client {
     /// Creates a client.
@@ -26,17 +38,72 @@ impl Client {
         node: Arc<Node>,
         name: &str,
         ty: Arc<ServiceType>,
+        ts: ServiceTypeSupportHandle,
         requested: &QosProfile,
     ) -> Result<Self> {
         let (endpoint, iox) =
             ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Client)?;
         let shm = ShmClient::new(endpoint.node.context.shm(), &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service client uses shared memory");
+        let remote_wake = Arc::new(GuardCondition::new()?);
+        let remote = endpoint.node.remote().and_then(|n| {
+            let wake = remote_wake.clone();
+            DdsClient::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.trigger()))
+                .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote client: {e}"))
+                .ok()
+        });
         Ok(Self {
             endpoint,
             sequence: AtomicI64::new(0),
             shm,
+            remote,
+            remote_wake,
+            remote_sequences: Mutex::new(VecDeque::new()),
         })
+    }
+
+    fn sequences(&self) -> std::sync::MutexGuard<'_, VecDeque<(i64, i64)>> {
+        self.remote_sequences
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the request through the delegate too when a DDS server is there.
+    fn send_remote(&self, msg: &MessageRef<'_>, ours: i64) -> Result<()> {
+        let Some(r) = self.remote.as_ref().filter(|r| r.server_is_available()) else {
+            return Ok(());
+        };
+        let theirs = r.send_request(msg)?;
+        let mut seqs = self.sequences();
+        if seqs.len() >= REMOTE_SEQUENCES {
+            seqs.pop_front();
+        }
+        seqs.push_back((theirs, ours));
+        Ok(())
+    }
+
+    /// The next response from another host, its request id mapped back to ours.
+    fn take_remote(&self, msg: &mut MessageMut<'_>) -> Result<Option<rmw_service_info_t>> {
+        let Some(r) = &self.remote else {
+            return Ok(None);
+        };
+        while let Some(mut info) = r.take_response(msg)? {
+            let theirs = info.request_id.sequence_number;
+            let ours = {
+                let mut seqs = self.sequences();
+                let i = seqs.iter().position(|(t, _)| *t == theirs);
+                i.and_then(|i| seqs.remove(i)).map(|(_, o)| o)
+            };
+            if let Some(ours) = ours {
+                info.request_id = rmw_request_id_t {
+                    writer_guid: self.gid.0,
+                    sequence_number: ours,
+                };
+                info.received_timestamp = now_ns();
+                return Ok(Some(info));
+            }
+        }
+        Ok(None)
     }
 
     /// Sends `msg` (of the request type) to the servers of the service; returns its sequence
@@ -50,6 +117,7 @@ impl Client {
             source_timestamp: now_ns(),
         };
         let servers = self.shm.send(len, header, |buf| msg.serialize(buf))?;
+        self.send_remote(msg, sequence)?;
         if servers == 0 {
             tracing::debug!(target: "rmw_shm_rs::service", sequence, "request sent while no server exists: dropped");
         }
@@ -62,6 +130,9 @@ impl Client {
         let taken = self
             .shm
             .take(|bytes, h| msg.deserialize(bytes).map(|()| *h))?;
+        if taken.is_none() {
+            return self.take_remote(msg);
+        }
         Ok(taken.map(|h| rmw_service_info_t {
             source_timestamp: h.source_timestamp,
             received_timestamp: now_ns(),
@@ -76,6 +147,10 @@ impl Client {
     /// now reaches it.
     pub fn server_is_available(&self) -> bool {
         self.shm.server_available()
+            || self
+                .remote
+                .as_ref()
+                .is_some_and(|r| r.server_is_available())
     }
 
     /// Number of requests waiting for a response.
@@ -85,12 +160,20 @@ impl Client {
 
     /// Whether a response is waiting.
     pub fn has_response(&self) -> bool {
-        self.shm.has_response()
+        self.shm.has_response() || self.remote.as_ref().is_some_and(|r| r.may_have_data())
     }
 
-    /// Consumes pending wake-ups.
+    /// Consumes pending wake-ups (of both paths).
     pub fn drain_wakeups(&self) -> u64 {
-        self.shm.drain_wakeups()
+        let remote = u64::from(self.remote_wake.take_trigger());
+        self.remote_wake.drain_wakeups();
+        self.shm.drain_wakeups() + remote
+    }
+
+    /// Readable while a response from another host may be waiting (`None` without a remote
+    /// path).
+    pub fn remote_wakeup_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.remote.as_ref().map(|_| self.remote_wake.wakeup_fd())
     }
 
     /// Readable while a wake-up is pending; `None` once released at process exit.

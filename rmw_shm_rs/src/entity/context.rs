@@ -1,12 +1,19 @@
 //! The rmw context: one per `rmw_init`, owning the shared-memory node.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use crate::delegate::{DdsContext, DdsNode, DiscoveryOptions};
 use crate::error::{Error, Result};
+use crate::graph::model::Participant;
+use crate::graph::query::GraphView;
 use crate::graph::Graph;
 use crate::path::IntraRegistry;
 use crate::transport::shm::ShmContext;
 use crate::wait::dispatch::Dispatcher;
+
+/// The largest domain id DDS can use with the default RTPS port mapping.
+pub const MAX_DDS_DOMAIN_ID: usize = 232;
 
 /// What `rmw_context_t::impl` points to.
 pub struct Context {
@@ -19,11 +26,20 @@ pub struct Context {
     intra: IntraRegistry,
     dispatcher: std::sync::OnceLock<Dispatcher>,
     shutdown: AtomicBool,
+    discovery: DiscoveryOptions,
+    /// The delegate's context, created on first need; `None` when the remote path is off or
+    /// the delegate could not be loaded (logged once).
+    remote: std::sync::OnceLock<Option<Arc<DdsContext>>>,
+    /// The last remote graph snapshot and when it was taken.
+    remote_graph: std::sync::Mutex<Option<(std::time::Instant, Participant)>>,
 }
+
+/// How long a remote graph snapshot answers queries before it is rebuilt.
+const REMOTE_GRAPH_TTL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Context {
     /// Initializes the middleware for `domain_id`.
-    pub fn new(domain_id: usize, enclave: String) -> Result<Self> {
+    pub fn new(domain_id: usize, enclave: String, discovery: DiscoveryOptions) -> Result<Self> {
         let shm = ShmContext::new(domain_id)?;
         let graph = Graph::new(&shm)?;
         Ok(Self {
@@ -34,6 +50,9 @@ impl Context {
             intra: IntraRegistry::default(),
             dispatcher: std::sync::OnceLock::new(),
             shutdown: AtomicBool::new(false),
+            discovery,
+            remote: std::sync::OnceLock::new(),
+            remote_graph: std::sync::Mutex::new(None),
         })
     }
 
@@ -59,6 +78,54 @@ impl Context {
         }
         let d = Dispatcher::new()?;
         Ok(self.dispatcher.get_or_init(|| d))
+    }
+
+    /// The delegate's context for the remote path, created on first call (lazily: no DDS
+    /// participant until an endpoint needs one). `None` when the remote path is off
+    /// (`RMW_SHM_RS_REMOTE=0`) or the delegate failed to load or initialize (logged once).
+    pub fn remote(&self) -> Option<Arc<DdsContext>> {
+        self.remote
+            .get_or_init(|| {
+                if !crate::delegate::loader::remote_enabled() {
+                    return None;
+                }
+                // The RTPS port formula (7400 + 250 * domain + offsets) leaves the UDP port
+                // range above domain 232: Fast DDS refuses those (and exits). Shared memory has
+                // no such limit, so such a domain simply has no remote path.
+                if self.domain_id > MAX_DDS_DOMAIN_ID {
+                    tracing::warn!(target: "rmw_shm_rs::delegate", domain_id = self.domain_id, "remote path unavailable: DDS domain ids end at {MAX_DDS_DOMAIN_ID}");
+                    return None;
+                }
+                match DdsContext::new(self.domain_id, &self.enclave, &self.discovery) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::warn!(target: "rmw_shm_rs::delegate", "remote path unavailable: {e}");
+                        None
+                    }
+                }
+            })
+            .clone()
+    }
+
+    /// The nodes and endpoints of other hosts as the delegate sees them (without this host's
+    /// rmw_shm_rs processes, which `local` has), rebuilt at most every 100 ms.
+    pub fn remote_graph(&self, node: &DdsNode, local: &GraphView) -> Option<Participant> {
+        let mut cache = self.remote_graph.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, p)) = cache.as_ref() {
+            if at.elapsed() < REMOTE_GRAPH_TTL {
+                return Some(p.clone());
+            }
+        }
+        match crate::delegate::graph::remote_participant(node, local) {
+            Ok(p) => {
+                *cache = Some((std::time::Instant::now(), p.clone()));
+                Some(p)
+            }
+            Err(e) => {
+                tracing::debug!(target: "rmw_shm_rs::delegate", "remote graph unavailable: {e}");
+                None
+            }
+        }
     }
 
     /// Marks the context shut down (`rmw_shutdown`): no new entities.

@@ -2,14 +2,15 @@
 //! CDR); serialize once into a loaned shared-memory sample for the others; or, for a
 //! fixed-size type, lend the sample itself to the caller (loaned messages, zero copies).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::event::EndpointStatus;
 use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
+use crate::delegate::{DdsPublisher, TypeSupportHandle};
 use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
@@ -43,6 +44,11 @@ pub struct Publisher {
     key: String,
     paths: Paths,
     outbox: Arc<Outbox>,
+    /// The delegate publisher carrying the topic to other hosts.
+    remote: Option<DdsPublisher>,
+    /// DDS participant prefixes of this host's rmw_shm_rs delegates (shared memory serves
+    /// their subscriptions).
+    local_mirrors: RwLock<HashSet<[u8; 12]>>,
     shm: ShmPublisher,
 }
 
@@ -52,6 +58,7 @@ impl Publisher {
         node: Arc<Node>,
         topic: &str,
         ty: Arc<MessageType>,
+        ts: TypeSupportHandle,
         requested: &QosProfile,
     ) -> Result<Arc<Self>> {
         node.context.check_alive()?;
@@ -75,16 +82,18 @@ impl Publisher {
                 .intra()
                 .add_publisher(&service, topic, &outbox, qos);
         }
-        let registration = node.registration.add_endpoint(Endpoint::of_topic(
-            EndpointKind::Publisher,
-            topic,
-            &ty,
-            gid.0,
-            &qos,
-        ));
+        let topic_c = CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?;
+        let remote = node.remote().and_then(|n| {
+            DdsPublisher::new(&n, ts, &topic_c, &qos)
+                .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", topic, "no remote publisher: {e}"))
+                .ok()
+        });
+        let mut endpoint = Endpoint::of_topic(EndpointKind::Publisher, topic, &ty, gid.0, &qos);
+        endpoint.remote_gid = remote.as_ref().map(DdsPublisher::gid);
+        let registration = node.registration.add_endpoint(endpoint);
         let status = Arc::new(EndpointStatus::new(true, &qos, &node.context)?);
         let publisher = Arc::new(Self {
-            topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
+            topic: topic_c,
             lifespan: qos::finite_ns(&qos.lifespan).unwrap_or(0),
             status,
             node,
@@ -98,6 +107,8 @@ impl Publisher {
             key: service,
             paths,
             outbox,
+            remote,
+            local_mirrors: RwLock::new(HashSet::new()),
             shm,
         });
         let observer: Arc<dyn GraphObserver> = publisher.clone();
@@ -119,23 +130,67 @@ impl Publisher {
         }
     }
 
+    /// The delegate publisher, when a subscription other than this host's mirrors is on the
+    /// topic.
+    /// A TRANSIENT_LOCAL publisher always writes to the delegate: its DDS writer keeps the
+    /// history for remote late joiners.
+    fn remote_target(&self) -> Option<&DdsPublisher> {
+        let r = self.remote.as_ref()?;
+        if self.qos.durability == qos::TRANSIENT_LOCAL {
+            return Some(r);
+        }
+        let local = self.local_mirrors.read().unwrap_or_else(|e| e.into_inner());
+        r.remote_needed(&local).then_some(r)
+    }
+
+    /// Sends CDR bytes through the shared-memory lanes that need them and, when remote
+    /// subscriptions exist, the delegate: serialized once for both (`fill` writes straight into
+    /// the sample; with no lane to serve, `to_vec` makes the bytes for the delegate alone).
+    fn send_cdr<'b>(
+        &self,
+        header: SampleHeader,
+        len: impl FnOnce() -> Result<usize>,
+        fill: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> Result<usize>,
+        to_vec: impl FnOnce() -> Result<std::borrow::Cow<'b, [u8]>>,
+    ) -> Result<()> {
+        let remote = self.remote_target();
+        let mut remote_done = remote.is_none();
+        if self.paths.shm {
+            self.shm.publish(
+                header,
+                self.outbox.volatile_target_count(),
+                len,
+                fill,
+                |bytes| {
+                    if let Some(r) = remote {
+                        r.publish(bytes)?;
+                    }
+                    remote_done = true;
+                    Ok(())
+                },
+            )?;
+        }
+        if let (false, Some(r)) = (remote_done, remote) {
+            r.publish(&to_vec()?)?;
+        }
+        Ok(())
+    }
+
     /// Publishes a C message: one deep copy for the subscriptions of this context, one
-    /// serialization straight into shared memory when others listen.
+    /// serialization straight into shared memory when others listen (the same bytes go to
+    /// the delegate when remote subscriptions exist).
     pub fn publish(&self, msg: &MessageRef<'_>) -> Result<()> {
         let header = self.next_header();
         if self.outbox.wants_messages() {
             self.outbox
                 .deliver(header, OwnedMessage::copy_of(self.ty.clone(), msg)?);
         }
-        if self.paths.shm {
-            self.shm.publish(
-                header,
-                self.outbox.volatile_target_count(),
-                || msg.serialized_size(),
-                |buf| msg.serialize(buf),
-            )?;
-        }
-        Ok(())
+        self.send_cdr(
+            header,
+            || msg.serialized_size(),
+            |buf| msg.serialize(buf),
+            || Ok(msg.to_cdr()?.into()),
+        )
     }
 
     /// Publishes already serialized CDR bytes (with encapsulation header) as they are; the
@@ -152,20 +207,18 @@ impl Publisher {
             owned.deserialize(cdr)?;
             self.outbox.deliver(header, owned);
         }
-        if self.paths.shm {
-            self.shm.publish(
-                header,
-                self.outbox.volatile_target_count(),
-                || Ok(cdr.len()),
-                |buf| {
-                    for (d, s) in buf.iter_mut().zip(cdr) {
-                        d.write(*s);
-                    }
-                    crate::counters::record_copy(cdr.len());
-                    Ok(cdr.len())
-                },
-            )?;
-        }
+        self.send_cdr(
+            header,
+            || Ok(cdr.len()),
+            |buf| {
+                for (d, s) in buf.iter_mut().zip(cdr) {
+                    d.write(*s);
+                }
+                crate::counters::record_copy(cdr.len());
+                Ok(cdr.len())
+            },
+            || Ok(cdr.into()),
+        )?;
         self.status.activity();
         Ok(())
     }
@@ -230,6 +283,9 @@ impl Publisher {
             let owned = OwnedMessage::copy_of_raw(self.ty.clone(), loan.payload())?;
             self.outbox.deliver(header, owned);
         }
+        if let Some(r) = self.remote_target() {
+            r.publish(&self.ty.raw_to_cdr(loan.payload())?)?;
+        }
         let intra_served = self.outbox.volatile_target_count();
         if self.paths.shm {
             self.shm.publish_loan(loan, header, intra_served)?;
@@ -249,10 +305,14 @@ impl Publisher {
         self.loans().len()
     }
 
-    /// Number of subscriptions on the same topic and type whose QoS is compatible, in every
-    /// process (from the graph).
+    /// Number of subscriptions on the same topic and type whose QoS is compatible: on this
+    /// host (from the shared-memory graph) and on other hosts (the delegate's matches, minus
+    /// this host's mirrors).
     pub fn matched_subscriptions(&self) -> usize {
-        self.matched.load(Ordering::SeqCst)
+        let remote = self.remote.as_ref().map_or(0, |r| {
+            r.remote_matched(&self.local_mirrors.read().unwrap_or_else(|e| e.into_inner()))
+        });
+        self.matched.load(Ordering::SeqCst) + remote
     }
 }
 
@@ -288,6 +348,13 @@ impl GraphObserver for Publisher {
             if let Err(e) = self.shm.serve_keep_all(self.node.context.shm()) {
                 tracing::warn!(target: "rmw_shm_rs::path", topic = self.topic(), "cannot serve KEEP_ALL subscriptions: {e}");
             }
+        }
+        if let Some(r) = &self.remote {
+            *self
+                .local_mirrors
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = graph.remote_prefixes();
+            r.invalidate();
         }
         let (matched, _) = self
             .status

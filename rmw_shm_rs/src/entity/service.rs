@@ -1,11 +1,14 @@
 //! Service servers: take requests straight out of shared memory, answer each one to the client
 //! that asked (transport/shm/request_response).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Mutex};
 
 use super::qos::QosProfile;
 use super::service_endpoint::ServiceEndpoint;
-use super::{now_ns, Node};
+use super::{now_ns, GuardCondition, Node};
+use crate::delegate::{DdsService, ServiceTypeSupportHandle};
 use crate::error::Result;
 use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
@@ -16,6 +19,12 @@ use crate::typesupport::{MessageMut, MessageRef, ServiceType};
 pub struct Service {
     endpoint: ServiceEndpoint,
     shm: ShmServer,
+    /// The delegate server answering clients on other hosts.
+    remote: Option<DdsService>,
+    remote_wake: Arc<GuardCondition>,
+    /// Request ids taken from the delegate and not answered yet: their responses go back
+    /// through it.
+    remote_requests: Mutex<HashSet<([u8; 16], i64)>>,
 }
 
 impl Service {
@@ -24,19 +33,57 @@ impl Service {
         node: Arc<Node>,
         name: &str,
         ty: Arc<ServiceType>,
+        ts: ServiceTypeSupportHandle,
         requested: &QosProfile,
     ) -> Result<Self> {
         let (endpoint, iox) =
             ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Service)?;
         let shm = ShmServer::new(endpoint.node.context.shm(), &iox)?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service server uses shared memory");
-        Ok(Self { endpoint, shm })
+        let remote_wake = Arc::new(GuardCondition::new()?);
+        let remote = endpoint.node.remote().and_then(|n| {
+            let wake = remote_wake.clone();
+            DdsService::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.trigger()))
+                .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote service: {e}"))
+                .ok()
+        });
+        Ok(Self {
+            endpoint,
+            shm,
+            remote,
+            remote_wake,
+            remote_requests: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The next request from another host (requests of this host's rmw_shm_rs clients also
+    /// reach the delegate; they arrived by shared memory and are dropped here).
+    fn take_remote(&self, msg: &mut MessageMut<'_>) -> Result<Option<rmw_service_info_t>> {
+        let Some(remote) = &self.remote else {
+            return Ok(None);
+        };
+        let local = self.node.context.graph().view().remote_prefixes();
+        while let Some(info) = remote.take_request(msg)? {
+            let guid = info.request_id.writer_guid;
+            if local.iter().any(|p| guid.starts_with(p)) {
+                continue;
+            }
+            self.remote_requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((guid, info.request_id.sequence_number));
+            return Ok(Some(info));
+        }
+        Ok(None)
     }
 
     /// Takes the oldest waiting request into `msg` (of the request type); its info carries the
     /// client's GID and sequence number, which [`send_response`](Self::send_response) needs.
     pub fn take_request(&self, msg: &mut MessageMut<'_>) -> Result<Option<rmw_service_info_t>> {
         let taken = self.shm.take(|bytes, _| msg.deserialize(bytes))?;
+        if taken.is_none() {
+            return self.take_remote(msg);
+        }
         Ok(taken.map(|((), h)| rmw_service_info_t {
             source_timestamp: h.source_timestamp,
             received_timestamp: now_ns(),
@@ -49,6 +96,14 @@ impl Service {
 
     /// Sends `msg` (of the response type) to the client that sent request `id`, and only to it.
     pub fn send_response(&self, id: &rmw_request_id_t, msg: &MessageRef<'_>) -> Result<()> {
+        let remote_id = self
+            .remote_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(id.writer_guid, id.sequence_number));
+        if let (true, Some(r)) = (remote_id, &self.remote) {
+            return r.send_response(id, msg);
+        }
         let len = msg.serialized_size()?;
         let header = ResponseHeader {
             sequence: id.sequence_number,
@@ -71,12 +126,20 @@ impl Service {
 
     /// Whether a request is waiting.
     pub fn has_requests(&self) -> bool {
-        self.shm.has_requests()
+        self.shm.has_requests() || self.remote.as_ref().is_some_and(|r| r.may_have_data())
     }
 
-    /// Consumes pending wake-ups.
+    /// Consumes pending wake-ups (of both paths).
     pub fn drain_wakeups(&self) -> u64 {
-        self.shm.drain_wakeups()
+        let remote = u64::from(self.remote_wake.take_trigger());
+        self.remote_wake.drain_wakeups();
+        self.shm.drain_wakeups() + remote
+    }
+
+    /// Readable while a request from another host may be waiting (`None` without a remote
+    /// path).
+    pub fn remote_wakeup_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.remote.as_ref().map(|_| self.remote_wake.wakeup_fd())
     }
 
     /// Readable while a wake-up is pending; `None` once released at process exit.

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use super::event::EndpointStatus;
 use super::qos::{self, QosProfile};
 use super::{now_ns, Gid, Node};
+use crate::delegate::{DdsSubscription, RemoteSample, TypeSupportHandle};
 use crate::error::{Error, Result};
 use crate::graph::model::{Endpoint, EndpointKind};
 use crate::graph::query::GraphView;
@@ -39,17 +40,24 @@ pub struct TakenInfo {
     pub from_intra_process: bool,
 }
 
-/// A message about to be taken, from either path.
-enum Received {
+/// A message about to be taken, from any path.
+enum Received<'a> {
     Intra(Delivery),
     Shm(SubscriberSample),
+    Remote(RemoteSample<'a>),
 }
 
-impl Received {
+impl Received<'_> {
     fn header(&self) -> SampleHeader {
         match self {
             Received::Intra(d) => d.header,
             Received::Shm(s) => *s.header(),
+            Received::Remote(r) => SampleHeader {
+                publisher_gid: r.publisher_gid(),
+                sequence: r.info.publication_sequence_number,
+                source_timestamp: r.info.source_timestamp,
+                ..SampleHeader::default()
+            },
         }
     }
 }
@@ -96,6 +104,11 @@ pub struct Subscription {
     held: Mutex<Option<SubscriberSample>>,
     /// Publishers whose path was logged (`rmw_shm_rs::path` at debug level).
     logged_pairs: Mutex<HashSet<[u8; 16]>>,
+    /// The delegate subscription bringing the topic from other hosts.
+    remote: Option<DdsSubscription>,
+    /// DDS participant prefixes of this host's rmw_shm_rs delegates: their samples are
+    /// duplicates of what shared memory or the intra-process path delivers.
+    local_mirrors: RwLock<HashSet<[u8; 12]>>,
     shm: ShmSubscriber,
 }
 
@@ -105,6 +118,7 @@ impl Subscription {
         node: Arc<Node>,
         topic: &str,
         ty: Arc<MessageType>,
+        ts: TypeSupportHandle,
         requested: &QosProfile,
     ) -> Result<Arc<Self>> {
         node.context.check_alive()?;
@@ -132,6 +146,13 @@ impl Subscription {
         tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription's shared-memory lane");
         let inbox = Arc::new(Inbox::new(depth, lane == Lane::TransientLocal)?);
         let gid = Gid::new();
+        let topic_c = CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?;
+        let remote = node.remote().and_then(|n| {
+            let wake = inbox.clone();
+            DdsSubscription::new(&n, ts, &topic_c, &qos, Box::new(move || wake.wake()))
+                .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", topic, "no remote subscription: {e}"))
+                .ok()
+        });
         let registration = node.registration.add_endpoint(Endpoint::of_topic(
             EndpointKind::Subscription,
             topic,
@@ -141,7 +162,7 @@ impl Subscription {
         ));
         let status = Arc::new(EndpointStatus::new(false, &qos, &node.context)?);
         let sub = Arc::new(Self {
-            topic: CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?,
+            topic: topic_c,
             node,
             ty,
             qos,
@@ -158,6 +179,8 @@ impl Subscription {
             inbox,
             held: Mutex::new(None),
             logged_pairs: Mutex::new(HashSet::new()),
+            remote,
+            local_mirrors: RwLock::new(HashSet::new()),
             shm,
         });
         if sub.paths.intra {
@@ -210,22 +233,42 @@ impl Subscription {
         }
     }
 
-    /// The next message of either path, intra-process first.
-    fn receive(&self) -> Result<Option<Received>> {
+    /// The next sample from another host (samples of this host's mirrors are dropped).
+    fn receive_remote(&self) -> Result<Option<RemoteSample<'_>>> {
+        let Some(remote) = &self.remote else {
+            return Ok(None);
+        };
+        loop {
+            let Some(sample) = remote.take()? else {
+                return Ok(None);
+            };
+            let local = self.local_mirrors.read().unwrap_or_else(|e| e.into_inner());
+            let gid = sample.publisher_gid();
+            if !local.iter().any(|p| gid.starts_with(p)) {
+                return Ok(Some(sample));
+            }
+        }
+    }
+
+    /// The next message of any path: intra-process, shared memory, then other hosts.
+    fn receive(&self) -> Result<Option<Received<'_>>> {
         if let Some(d) = self.inbox.pop() {
             return Ok(Some(Received::Intra(d)));
         }
         if let Some(s) = self.held().take() {
             return Ok(Some(Received::Shm(s)));
         }
-        Ok(self.receive_shm()?.map(Received::Shm))
+        if let Some(s) = self.receive_shm()? {
+            return Ok(Some(Received::Shm(s)));
+        }
+        Ok(self.receive_remote()?.map(Received::Remote))
     }
 
     /// Takes the oldest deliverable message and hands it to `read`; `Ok(None)` when nothing is
     /// waiting. Messages that may not be delivered are dropped on the way.
     fn take_received<R>(
         &self,
-        read: impl FnOnce(Received) -> Result<R>,
+        read: impl FnOnce(Received<'_>) -> Result<R>,
     ) -> Result<Option<(R, TakenInfo)>> {
         loop {
             let Some(received) = self.receive()? else {
@@ -264,6 +307,7 @@ impl Subscription {
                 read(&self.ty.raw_to_cdr(sample.payload())?)
             }
             Received::Shm(sample) => read(sample.payload()),
+            Received::Remote(r) => read(r.bytes()),
         })
     }
 
@@ -275,6 +319,7 @@ impl Subscription {
                 Received::Intra(d) => msg.copy_from(&d.message),
                 Received::Shm(sample) if sample.header().is_raw() => msg.copy_raw(sample.payload()),
                 Received::Shm(sample) => msg.deserialize(sample.payload()),
+                Received::Remote(r) => msg.deserialize(r.bytes()),
             })?
             .map(|((), info)| info))
     }
@@ -320,6 +365,11 @@ impl Subscription {
                 owned.deserialize(sample.payload())?;
                 Ok(Loan::Owned(owned))
             }
+            Received::Remote(r) => {
+                let mut owned = OwnedMessage::new(self.ty.clone())?;
+                owned.deserialize(r.bytes())?;
+                Ok(Loan::Owned(owned))
+            }
         })?;
         Ok(taken.map(|(loan, info)| {
             let ptr: *mut c_void = match &loan {
@@ -352,7 +402,7 @@ impl Subscription {
     /// Whether a message is waiting. Shared-memory duplicates of intra-process deliveries do
     /// not count: they are dropped here (the first other sample is held for the next take).
     pub fn has_data(&self) -> bool {
-        if self.inbox.has_data() {
+        if self.inbox.has_data() || self.remote.as_ref().is_some_and(|r| r.may_have_data()) {
             return true;
         }
         if !self.inbox.has_sources() {
@@ -384,7 +434,10 @@ impl Subscription {
     /// Number of publishers on the same topic and type whose QoS is compatible, in every
     /// process (from the graph).
     pub fn matched_publishers(&self) -> usize {
-        self.matched.load(Ordering::SeqCst)
+        let remote = self.remote.as_ref().map_or(0, |r| {
+            r.remote_matched(&self.local_mirrors.read().unwrap_or_else(|e| e.into_inner()))
+        });
+        self.matched.load(Ordering::SeqCst) + remote
     }
 }
 
@@ -427,6 +480,15 @@ impl GraphObserver for Subscription {
                 .update_from_graph(graph, self.topic(), &self.ty, &self.qos);
         self.matched.store(matched, Ordering::SeqCst);
         *self.incompatible.write().unwrap_or_else(|e| e.into_inner()) = incompatible;
+        if self.remote.is_some() {
+            *self
+                .local_mirrors
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = graph.remote_prefixes();
+            if let Some(r) = &self.remote {
+                r.invalidate();
+            }
+        }
         if tracing::enabled!(target: "rmw_shm_rs::path", tracing::Level::DEBUG) {
             self.log_new_pairs();
         }

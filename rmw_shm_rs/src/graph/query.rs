@@ -106,6 +106,16 @@ impl GraphView {
             .count()
     }
 
+    /// DDS participant prefixes (the first 12 bytes of a GID) of the delegates of every
+    /// rmw_shm_rs process on this host, this one included, as their delegate publishers'
+    /// GIDs show them: DDS endpoints with these prefixes are reached by shared memory.
+    pub fn remote_prefixes(&self) -> std::collections::HashSet<[u8; 12]> {
+        self.endpoints()
+            .filter_map(|(_, e)| e.remote_gid)
+            .map(|g| g[..12].try_into().unwrap_or([0; 12]))
+            .collect()
+    }
+
     /// Endpoints of `kind` on topic `name` with their nodes (`rmw_get_*_info_by_topic`).
     pub fn endpoints_on(&self, kind: EndpointKind, name: &str) -> Vec<(NodeName, Endpoint)> {
         self.endpoints()
@@ -137,6 +147,7 @@ mod tests {
             type_hash: String::new(),
             gid: [g; 16],
             qos: Qos::default(),
+            remote_gid: None,
         }
     }
 

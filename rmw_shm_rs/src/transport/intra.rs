@@ -77,6 +77,11 @@ impl Inbox {
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
     }
 
+    /// Wakes waiters without queueing anything (another path has data for this subscription).
+    pub fn wake(&self) {
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+    }
+
     /// The oldest queued message.
     pub fn pop(&self) -> Option<Delivery> {
         lock(&self.queue).pop_front()

@@ -35,6 +35,17 @@ impl<'a> MessageRef<'a> {
         Ok(unsafe { self.ty.serialize(self.ptr, out) }?)
     }
 
+    /// The C message pointer (for the delegate, which reads it with its own type support).
+    pub fn as_ptr(&self) -> *const c_void {
+        self.ptr
+    }
+
+    /// The CDR encoding in a new vector (encapsulation header included).
+    pub fn to_cdr(&self) -> Result<Vec<u8>> {
+        // SAFETY: `new`'s contract.
+        Ok(unsafe { self.ty.serialize_to_vec(self.ptr) }?)
+    }
+
     /// The message type.
     pub fn message_type(&self) -> &MessageType {
         self.ty
@@ -62,6 +73,11 @@ impl<'a> MessageMut<'a> {
 }
 
 impl MessageMut<'_> {
+    /// The C message pointer (for the delegate, which writes it with its own type support).
+    pub fn as_mut_ptr(&mut self) -> *mut c_void {
+        self.ptr
+    }
+
     /// Replaces the message with a raw C struct of its plain type (a sample in the raw
     /// format): one copy of [`MessageType::c_size`] bytes. A plain struct holds no pointers,
     /// so the old contents own nothing and the new ones borrow nothing.

@@ -237,6 +237,14 @@ fn sleep(shared: &Shared, live: &[Armed], next: Option<Instant>) {
         if let Live::Subscription(s) = l {
             fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
         }
+        let remote = match l {
+            Live::Service(s) => s.remote_wakeup_fd(),
+            Live::Client(c) => c.remote_wakeup_fd(),
+            _ => None,
+        };
+        if let Some(fd) = remote {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        }
         if let Live::Event(s, _) = l {
             fds.push(PollFd::from_borrowed_fd(
                 s.wake().wakeup_fd(),

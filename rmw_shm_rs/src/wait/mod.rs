@@ -162,6 +162,20 @@ impl Waitables<'_> {
         for s in self.subscriptions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
         }
+        for fd in self
+            .services
+            .iter()
+            .flatten()
+            .filter_map(|s| s.remote_wakeup_fd())
+            .chain(
+                self.clients
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| c.remote_wakeup_fd()),
+            )
+        {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        }
         for g in self.guard_conditions.iter().flatten() {
             fds.push(PollFd::from_borrowed_fd(g.wakeup_fd(), PollFlags::IN));
         }

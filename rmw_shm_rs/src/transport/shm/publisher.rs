@@ -178,13 +178,16 @@ impl ShmPublisher {
     /// Sends one sample of exactly `len()` bytes, which `fill` writes (returning how many it
     /// wrote, which must be `len()`), to every connected subscription, and wakes them.
     /// `intra_served` volatile-lane subscriptions of this process get the message
-    /// intra-process: when nobody else listens, nothing is sized, written or sent.
+    /// intra-process: when nobody else listens, nothing is sized, written or sent. `also` gets
+    /// the written bytes before they are sent (the delegate carries the same bytes to other
+    /// hosts); it is not called when no lane needed them.
     pub fn publish(
         &self,
         header: SampleHeader,
         intra_served: usize,
         len: impl FnOnce() -> Result<usize>,
         fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
+        also: impl FnOnce(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let ports = self.ports.get()?;
         let mut lanes = ports
@@ -218,9 +221,13 @@ impl ShmPublisher {
             other.payload_mut().copy_from_slice(first.payload());
             crate::counters::record_copy(len);
         }
+        let p = first.payload();
+        // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above).
+        let also = also(unsafe { std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), p.len()) });
         // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above) and
         // the others are copies of it.
-        unsafe { send_all(&ports, loans) }
+        unsafe { send_all(&ports, loans) }?;
+        also
     }
 
     /// Loans a sample of `len` bytes from the volatile lane, for a loaned message. Its payload

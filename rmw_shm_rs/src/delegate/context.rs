@@ -1,0 +1,197 @@
+//! The delegate's rmw context and nodes: one delegate context per rmw_shm_rs context, created on
+//! first need, with the same domain, enclave and discovery options (so ROS_DOMAIN_ID,
+//! ROS_AUTOMATIC_DISCOVERY_RANGE and ROS_STATIC_PEERS behave as with rmw_fastrtps_cpp), and one
+//! delegate node per node, with the same name and namespace, so remote graphs show our names.
+
+use std::ffi::{c_char, CString};
+use std::sync::Arc;
+
+use super::api::{self, check};
+use super::Delegate;
+use crate::error::{Error, Result};
+use crate::sys::*;
+
+/// What rcl put in `rmw_init_options_t::discovery_options` (from ROS_AUTOMATIC_DISCOVERY_RANGE and
+/// ROS_STATIC_PEERS), kept to configure the delegate the same way.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoveryOptions {
+    /// `rmw_automatic_discovery_range_t`.
+    pub range: u32,
+    /// Static peers, as given.
+    pub static_peers: Vec<CString>,
+}
+
+/// The delegate's init options and context. Dropping it shuts the context down.
+pub struct DdsContext {
+    pub(super) delegate: &'static Delegate,
+    options: Box<rmw_init_options_t>,
+    pub(super) context: Box<rmw_context_t>,
+}
+
+// SAFETY: the delegate's context is used only through its rmw functions, which are thread-safe
+// for a context (rmw.h: creating entities from several threads), and freed once, in Drop.
+unsafe impl Send for DdsContext {}
+// SAFETY: as above; shared access only passes the context pointer to thread-safe functions.
+unsafe impl Sync for DdsContext {}
+
+fn strdup_with(s: &str, alloc: &rcutils_allocator_t) -> Result<*mut c_char> {
+    let c = CString::new(s).map_err(|_| Error::invalid("NUL in the enclave"))?;
+    let bytes = c.as_bytes_with_nul();
+    let allocate = alloc
+        .allocate
+        .ok_or_else(|| Error::BadAlloc("allocator without allocate".into()))?;
+    // SAFETY: the rcutils allocator contract; `bytes.len()` bytes are written below.
+    let p = unsafe { allocate(bytes.len(), alloc.state) }.cast::<c_char>();
+    if p.is_null() {
+        return Err(Error::BadAlloc("cannot allocate the enclave".into()));
+    }
+    // SAFETY: `p` has room for `bytes.len()` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().cast(), p, bytes.len()) };
+    Ok(p)
+}
+
+impl DdsContext {
+    /// Creates the delegate context for `domain_id`, `enclave` and `discovery`. Before the
+    /// first one, Fast DDS's own shared-memory transport is switched off
+    /// (`FASTDDS_BUILTIN_TRANSPORTS=UDPv4` unless already set): same-host traffic goes through
+    /// iceoryx2 only.
+    pub fn new(domain_id: usize, enclave: &str, discovery: &DiscoveryOptions) -> Result<Arc<Self>> {
+        let delegate = Delegate::get()?;
+        if std::env::var_os("FASTDDS_BUILTIN_TRANSPORTS").is_none() {
+            // SAFETY: setenv before the delegate's first participant, which reads it; rcl does
+            // not read this variable. Other threads reading the environment concurrently is
+            // the usual setenv caveat, accepted (it happens once, at first remote endpoint).
+            unsafe { libc::setenv(c"FASTDDS_BUILTIN_TRANSPORTS".as_ptr(), c"UDPv4".as_ptr(), 0) };
+        }
+        // SAFETY: zero-initialized structs as the rmw API wants them.
+        let mut options = Box::new(unsafe { rmw_get_zero_initialized_init_options() });
+        // SAFETY: as above.
+        let context = Box::new(unsafe { rmw_get_zero_initialized_context() });
+        // SAFETY: returns the default allocator by value.
+        let alloc = unsafe { rcutils_get_default_allocator() };
+        check(
+            // SAFETY: zero-initialized options and a valid allocator.
+            unsafe { api::rmw_init_options_init(delegate)?(&mut *options, alloc) },
+            "rmw_init_options_init",
+        )?;
+        let mut this = Self {
+            delegate,
+            options,
+            context,
+        };
+        this.configure(domain_id, enclave, discovery, &alloc)?;
+        check(
+            // SAFETY: initialized options and a zero-initialized context.
+            unsafe { api::rmw_init(delegate)?(&*this.options, &mut *this.context) },
+            "rmw_init",
+        )?;
+        tracing::info!(target: "rmw_shm_rs::delegate", domain_id, "delegate context initialized");
+        Ok(Arc::new(this))
+    }
+
+    fn configure(
+        &mut self,
+        domain_id: usize,
+        enclave: &str,
+        discovery: &DiscoveryOptions,
+        alloc: &rcutils_allocator_t,
+    ) -> Result<()> {
+        self.options.domain_id = domain_id;
+        self.options.enclave = strdup_with(enclave, alloc)?;
+        let d = &mut self.options.discovery_options;
+        // SAFETY: the options' discovery options were initialized by rmw_init_options_init; fini
+        // then init with the number of static peers, then fill them.
+        unsafe {
+            check(rmw_discovery_options_fini(d), "discovery options fini")?;
+            let mut a = *alloc;
+            check(
+                rmw_discovery_options_init(d, discovery.static_peers.len(), &mut a),
+                "discovery options init",
+            )?;
+            d.automatic_discovery_range = discovery.range;
+            for (i, peer) in discovery.static_peers.iter().enumerate() {
+                let slot = &mut (*d.static_peers.add(i)).peer_address;
+                let bytes = peer.as_bytes_with_nul();
+                let n = bytes.len().min(slot.len());
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr().cast::<c_char>(),
+                    slot.as_mut_ptr(),
+                    n,
+                );
+                slot[slot.len() - 1] = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a delegate node named like ours.
+    pub fn create_node(
+        self: &Arc<Self>,
+        name: &std::ffi::CStr,
+        namespace: &std::ffi::CStr,
+    ) -> Result<Arc<DdsNode>> {
+        let create = api::rmw_create_node(self.delegate)?;
+        let ctx: *const rmw_context_t = &*self.context;
+        // SAFETY: an initialized delegate context (rmw functions take it mutably but do not
+        // move it); valid C strings.
+        let node = unsafe { create(ctx.cast_mut(), name.as_ptr(), namespace.as_ptr()) };
+        if node.is_null() {
+            check(crate::error::RET_ERROR, "rmw_create_node")?;
+        }
+        Ok(Arc::new(DdsNode {
+            context: self.clone(),
+            node,
+        }))
+    }
+}
+
+impl Drop for DdsContext {
+    fn drop(&mut self) {
+        let d = self.delegate;
+        // SAFETY: the context and options initialized in `new`, each finalized once.
+        unsafe {
+            if let Ok(f) = api::rmw_shutdown(d) {
+                let _ = f(&mut *self.context);
+            }
+            if let Ok(f) = api::rmw_context_fini(d) {
+                let _ = f(&mut *self.context);
+            }
+            if let Ok(f) = api::rmw_init_options_fini(d) {
+                let _ = f(&mut *self.options);
+            }
+            rcutils_reset_error();
+        }
+    }
+}
+
+/// A delegate node. Keeps its context alive; destroyed on drop.
+pub struct DdsNode {
+    pub(super) context: Arc<DdsContext>,
+    pub(super) node: *mut rmw_node_t,
+}
+
+// SAFETY: the node is used only through the delegate's rmw functions, which accept it from any
+// thread, and destroyed once, in Drop.
+unsafe impl Send for DdsNode {}
+// SAFETY: as above.
+unsafe impl Sync for DdsNode {}
+
+impl DdsNode {
+    /// The delegate.
+    pub fn delegate(&self) -> &'static Delegate {
+        self.context.delegate
+    }
+}
+
+impl Drop for DdsNode {
+    fn drop(&mut self) {
+        // SAFETY: created by the delegate's rmw_create_node; endpoints hold an Arc of the node,
+        // so none is left.
+        unsafe {
+            if let Ok(f) = api::rmw_destroy_node(self.context.delegate) {
+                let _ = f(self.node);
+            }
+            rcutils_reset_error();
+        }
+    }
+}
