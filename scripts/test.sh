@@ -50,7 +50,8 @@ if [ "${RMW_SHM_RS_SKIP_RUST:-0}" != 1 ]; then
   # Copy and serialization counters (zero-copy claims); last, because it rebuilds the library with
   # the counters compiled in (the next bootstrap rebuilds the ordinary one).
   step "cargo test --release --features counters (copy counters)" 1500 \
-    cargo test --release -p rmw_shm_rs --features counters --test loans_counters --test paths_counters
+    cargo test --release -p rmw_shm_rs --features counters --test loans_counters --test paths_counters \
+      --test remote_counters
 fi
 
 echo

@@ -12,7 +12,8 @@
 //!   subscription's message, CDR bytes copied out by `rmw_take_serialized_message`);
 //! - a deep copy: one [`MessageType::copy_message`](crate::typesupport::MessageType::copy_message)
 //!   of a C message into another (the intra-process path: into the stored message on publish,
-//!   out of it on take).
+//!   out of it on take);
+//! - a delegate send: one message handed to the DDS delegate for other hosts.
 
 #[cfg(feature = "counters")]
 mod imp {
@@ -23,6 +24,7 @@ mod imp {
     pub static COPIES: AtomicU64 = AtomicU64::new(0);
     pub static COPIED_BYTES: AtomicU64 = AtomicU64::new(0);
     pub static DEEP_COPIES: AtomicU64 = AtomicU64::new(0);
+    pub static DELEGATE_SENDS: AtomicU64 = AtomicU64::new(0);
 
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
@@ -43,6 +45,8 @@ pub struct Counters {
     pub copied_bytes: u64,
     /// Deep copies of C messages (intra-process path).
     pub deep_copies: u64,
+    /// Messages handed to the DDS delegate for other hosts.
+    pub delegate_sends: u64,
 }
 
 #[cfg(feature = "counters")]
@@ -56,6 +60,7 @@ impl Counters {
             copies: imp::COPIES.load(Relaxed),
             copied_bytes: imp::COPIED_BYTES.load(Relaxed),
             deep_copies: imp::DEEP_COPIES.load(Relaxed),
+            delegate_sends: imp::DELEGATE_SENDS.load(Relaxed),
         }
     }
 
@@ -67,6 +72,7 @@ impl Counters {
             copies: self.copies - earlier.copies,
             copied_bytes: self.copied_bytes - earlier.copied_bytes,
             deep_copies: self.deep_copies - earlier.deep_copies,
+            delegate_sends: self.delegate_sends - earlier.delegate_sends,
         }
     }
 }
@@ -102,4 +108,11 @@ pub fn record_copy(bytes: usize) {
 pub fn record_deep_copy() {
     #[cfg(feature = "counters")]
     imp::add(&imp::DEEP_COPIES, 1);
+}
+
+/// Counts one message handed to the DDS delegate.
+#[inline]
+pub fn record_delegate_send() {
+    #[cfg(feature = "counters")]
+    imp::add(&imp::DELEGATE_SENDS, 1);
 }

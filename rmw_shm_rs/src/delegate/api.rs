@@ -46,6 +46,7 @@ delegate_fns! {
     rmw_publisher_count_matched_subscriptions: fn(*const rmw_publisher_t, *mut usize) -> rmw_ret_t;
     rmw_subscription_count_matched_publishers: fn(*const rmw_subscription_t, *mut usize) -> rmw_ret_t;
     rmw_get_publishers_info_by_topic: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, bool, *mut rmw_topic_endpoint_info_array_t) -> rmw_ret_t;
+    rmw_get_gid_for_client: fn(*const rmw_client_t, *mut rmw_gid_t) -> rmw_ret_t;
     rmw_get_gid_for_publisher: fn(*const rmw_publisher_t, *mut rmw_gid_t) -> rmw_ret_t;
     rmw_get_subscriptions_info_by_topic: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, bool, *mut rmw_topic_endpoint_info_array_t) -> rmw_ret_t;
     rmw_create_service: fn(*const rmw_node_t, *const rosidl_service_type_support_t, *const std::ffi::c_char, *const rmw_qos_profile_t) -> *mut rmw_service_t;
@@ -63,6 +64,9 @@ delegate_fns! {
     rmw_get_service_names_and_types_by_node: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, *const std::ffi::c_char, *mut rmw_names_and_types_t) -> rmw_ret_t;
     rmw_get_client_names_and_types_by_node: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, *const std::ffi::c_char, *mut rmw_names_and_types_t) -> rmw_ret_t;
     rmw_node_get_graph_guard_condition: fn(*const rmw_node_t) -> *const rmw_guard_condition_t;
+    rmw_create_wait_set: fn(*mut rmw_context_t, usize) -> *mut rmw_wait_set_t;
+    rmw_destroy_wait_set: fn(*mut rmw_wait_set_t) -> rmw_ret_t;
+    rmw_wait: fn(*mut rmw_subscriptions_t, *mut rmw_guard_conditions_t, *mut rmw_services_t, *mut rmw_clients_t, *mut rmw_events_t, *mut rmw_wait_set_t, *const rmw_time_t) -> rmw_ret_t;
     rmw_get_node_names_with_enclaves: fn(*const rmw_node_t, *mut rcutils_string_array_t, *mut rcutils_string_array_t, *mut rcutils_string_array_t) -> rmw_ret_t;
 }
 

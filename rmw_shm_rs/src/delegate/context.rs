@@ -4,11 +4,15 @@
 //! delegate node per node, with the same name and namespace, so remote graphs show our names.
 
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use super::api::{self, check};
 use super::Delegate;
 use crate::error::{Error, Result};
+use crate::graph::model::Participant;
+use crate::graph::query::GraphView;
 use crate::sys::*;
 
 /// What rcl put in `rmw_init_options_t::discovery_options` (from ROS_AUTOMATIC_DISCOVERY_RANGE and
@@ -26,7 +30,19 @@ pub struct DdsContext {
     pub(super) delegate: &'static Delegate,
     options: Box<rmw_init_options_t>,
     pub(super) context: Box<rmw_context_t>,
+    /// The delegate nodes of this context (the graph watcher waits on one of them).
+    pub(super) nodes: Mutex<Vec<Weak<DdsNode>>>,
+    /// The last remote graph snapshot and when it was taken.
+    pub(super) graph_cache: Mutex<Option<(Instant, Participant)>>,
+    watching: AtomicBool,
+    /// The DDS participant prefix (first 12 bytes of the GIDs) of this delegate, learned from
+    /// its first publisher, client or subscription.
+    prefix: std::sync::OnceLock<[u8; 12]>,
 }
+
+/// How long a remote graph snapshot answers queries before it is rebuilt (the watcher also
+/// drops it on every DDS graph change).
+const REMOTE_GRAPH_TTL: Duration = Duration::from_millis(500);
 
 // SAFETY: the delegate's context is used only through its rmw functions, which are thread-safe
 // for a context (rmw.h: creating entities from several threads), and freed once, in Drop.
@@ -78,6 +94,10 @@ impl DdsContext {
             delegate,
             options,
             context,
+            nodes: Mutex::new(Vec::new()),
+            graph_cache: Mutex::new(None),
+            watching: AtomicBool::new(false),
+            prefix: std::sync::OnceLock::new(),
         };
         this.configure(domain_id, enclave, discovery, &alloc)?;
         check(
@@ -124,6 +144,18 @@ impl DdsContext {
         Ok(())
     }
 
+    /// This delegate's DDS participant prefix, once learned.
+    pub fn prefix(&self) -> Option<[u8; 12]> {
+        self.prefix.get().copied()
+    }
+
+    /// Records the participant prefix from the GID of one of this delegate's endpoints.
+    pub(super) fn learn_prefix(&self, gid: &[u8; 16]) {
+        let mut p = [0u8; 12];
+        p.copy_from_slice(&gid[..12]);
+        let _ = self.prefix.set(p);
+    }
+
     /// Creates a delegate node named like ours.
     pub fn create_node(
         self: &Arc<Self>,
@@ -138,10 +170,46 @@ impl DdsContext {
         if node.is_null() {
             check(crate::error::RET_ERROR, "rmw_create_node")?;
         }
-        Ok(Arc::new(DdsNode {
+        let node = Arc::new(DdsNode {
             context: self.clone(),
             node,
-        }))
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        });
+        let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        nodes.retain(|n| n.strong_count() > 0);
+        nodes.push(Arc::downgrade(&node));
+        Ok(node)
+    }
+
+    /// The nodes and endpoints of other hosts (see [`super::graph::remote_participant`]),
+    /// cached until the DDS graph changes or for at most 500 ms.
+    pub fn remote_graph(&self, node: &DdsNode, local: &GraphView) -> Result<Participant> {
+        let mut cache = self.graph_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, p)) = cache.as_ref() {
+            if at.elapsed() < REMOTE_GRAPH_TTL {
+                return Ok(p.clone());
+            }
+        }
+        let p = super::graph::remote_participant(node, local)?;
+        tracing::debug!(target: "rmw_shm_rs::delegate", nodes = p.nodes.len(), endpoints = p.nodes.iter().map(|n| n.endpoints.len()).sum::<usize>(), "remote graph snapshot");
+        *cache = Some((Instant::now(), p.clone()));
+        Ok(p)
+    }
+
+    /// Starts (once) the thread that waits on the delegate's graph guard condition and calls
+    /// `on_change` whenever the DDS graph changes (remote nodes or endpoints come or go).
+    pub fn watch_graph(self: &Arc<Self>, on_change: Box<dyn Fn() + Send + Sync>) {
+        if self.watching.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("rmw_shm_rs-dds-graph".into())
+            .spawn(move || super::watch::run(weak, on_change));
+        if let Err(e) = spawned {
+            tracing::warn!(target: "rmw_shm_rs::delegate", "cannot start the DDS graph watcher: {e}");
+        }
     }
 }
 
@@ -168,6 +236,8 @@ impl Drop for DdsContext {
 pub struct DdsNode {
     pub(super) context: Arc<DdsContext>,
     pub(super) node: *mut rmw_node_t,
+    pub(super) name: CString,
+    pub(super) namespace: CString,
 }
 
 // SAFETY: the node is used only through the delegate's rmw functions, which accept it from any
@@ -180,6 +250,11 @@ impl DdsNode {
     /// The delegate.
     pub fn delegate(&self) -> &'static Delegate {
         self.context.delegate
+    }
+
+    /// The delegate context it belongs to.
+    pub fn context(&self) -> &Arc<DdsContext> {
+        &self.context
     }
 }
 

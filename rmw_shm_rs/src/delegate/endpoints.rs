@@ -69,6 +69,7 @@ impl DdsPublisher {
         };
         check(r, "rmw_get_gid_for_publisher")?;
         this.gid = gid.data[..16].try_into().unwrap_or([0; 16]);
+        node.context.learn_prefix(&this.gid);
         Ok(this)
     }
 
@@ -88,6 +89,7 @@ impl DdsPublisher {
             allocator: unsafe { rcutils_get_default_allocator() },
         };
         let f = api::rmw_publish_serialized_message(self.node.delegate())?;
+        crate::counters::record_delegate_send();
         // SAFETY: a live delegate publisher; `msg` borrows `cdr` for the call only.
         check(
             unsafe { f(self.ptr, &msg, std::ptr::null_mut()) },
@@ -102,7 +104,7 @@ impl DdsPublisher {
 
     /// Number of matched subscriptions other than the mirrors of `local` (the DDS participant
     /// prefixes of the rmw_shm_rs processes on this host, which shared memory serves).
-    pub fn remote_matched(&self, local: &HashSet<[u8; 12]>) -> usize {
+    pub fn remote_matched(&self, local: &LocalPrefixes) -> usize {
         let d = self.node.delegate();
         let mut matched = 0usize;
         let counted = api::rmw_publisher_count_matched_subscriptions(d)
@@ -122,7 +124,7 @@ impl DdsPublisher {
 
     /// Whether a subscription other than this host's mirrors is matched: then publishes go to
     /// the delegate, else the send is skipped.
-    pub fn remote_needed(&self, local: &HashSet<[u8; 12]>) -> bool {
+    pub fn remote_needed(&self, local: &LocalPrefixes) -> bool {
         self.remote_matched(local) > 0
     }
 }
@@ -130,7 +132,10 @@ impl DdsPublisher {
 /// Cache of "how many matched peers are remote": recomputed from the delegate's graph only when
 /// its matched count changes or the local graph changed.
 #[derive(Default)]
-struct RemoteCount(Mutex<Option<(usize, usize)>>);
+struct RemoteCount(Mutex<Option<(usize, u64, usize)>>);
+
+/// This host's delegates' DDS participant prefixes, with the generation of that set.
+pub type LocalPrefixes = (u64, Arc<HashSet<[u8; 12]>>);
 
 impl RemoteCount {
     fn invalidate(&self) {
@@ -140,12 +145,12 @@ impl RemoteCount {
     fn get(
         &self,
         matched: usize,
-        local: &HashSet<[u8; 12]>,
+        (generation, local): &LocalPrefixes,
         gids: impl FnOnce() -> Result<Vec<[u8; 16]>>,
     ) -> usize {
         let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((m, remote)) = *cache {
-            if m == matched {
+        if let Some((m, g, remote)) = *cache {
+            if m == matched && g == *generation {
                 return remote;
             }
         }
@@ -161,7 +166,7 @@ impl RemoteCount {
                 .unwrap_or(matched)
                 .min(matched)
         };
-        *cache = Some((matched, remote));
+        *cache = Some((matched, *generation, remote));
         remote
     }
 }
@@ -177,6 +182,20 @@ type InfoByTopic = unsafe extern "C" fn(
 /// GIDs of the endpoints `query` (the delegate's publishers or subscriptions info by topic)
 /// lists on `topic`.
 fn endpoint_gids(node: &DdsNode, topic: &CStr, query: InfoByTopic) -> Result<Vec<[u8; 16]>> {
+    Ok(endpoint_entries(node, topic, query, false)?
+        .into_iter()
+        .map(|(_, _, g)| g)
+        .collect())
+}
+
+/// (node name, namespace, GID) of the endpoints `query` lists on `topic` (a DDS topic name
+/// as it is when `no_mangle`, else a ROS name).
+pub(super) fn endpoint_entries(
+    node: &DdsNode,
+    topic: &CStr,
+    query: InfoByTopic,
+    no_mangle: bool,
+) -> Result<Vec<(std::ffi::CString, std::ffi::CString, [u8; 16])>> {
     // SAFETY: zero-initialized array and the default allocator, as the API wants them.
     let (mut arr, mut alloc) = unsafe {
         (
@@ -186,16 +205,31 @@ fn endpoint_gids(node: &DdsNode, topic: &CStr, query: InfoByTopic) -> Result<Vec
     };
     check(
         // SAFETY: a live delegate node, valid allocator, topic and out-array.
-        unsafe { query(node.node, &mut alloc, topic.as_ptr(), false, &mut arr) },
+        unsafe { query(node.node, &mut alloc, topic.as_ptr(), no_mangle, &mut arr) },
         "endpoint info by topic",
     )?;
-    let gids = (0..arr.size)
-        // SAFETY: the array holds `size` initialized entries.
-        .map(|i| unsafe { (*arr.info_array.add(i)).endpoint_gid })
+    let owned = |p: *const std::ffi::c_char| {
+        if p.is_null() {
+            std::ffi::CString::default()
+        } else {
+            // SAFETY: a C string owned by the array.
+            unsafe { CStr::from_ptr(p) }.to_owned()
+        }
+    };
+    let entries = (0..arr.size)
+        .map(|i| {
+            // SAFETY: the array holds `size` initialized entries.
+            let info = unsafe { &*arr.info_array.add(i) };
+            (
+                owned(info.node_name),
+                owned(info.node_namespace),
+                info.endpoint_gid,
+            )
+        })
         .collect();
     // SAFETY: an array filled by the delegate with this allocator.
     unsafe { rmw_topic_endpoint_info_array_fini(&mut arr, &mut alloc) };
-    Ok(gids)
+    Ok(entries)
 }
 
 impl Drop for DdsPublisher {
@@ -326,6 +360,9 @@ impl DdsSubscription {
                 notify,
             }),
         };
+        if node.context.prefix().is_none() {
+            this.learn_prefix_from_graph();
+        }
         let user: *const Waker = &*this.waker;
         check(
             // SAFETY: a live delegate subscription; `user` lives until Drop unsets the callback.
@@ -341,6 +378,23 @@ impl DdsSubscription {
         Ok(this)
     }
 
+    /// Learns the delegate's participant prefix from this subscription's own entry in the
+    /// delegate's graph (rmw_fastrtps_cpp lists its own endpoints as soon as they exist).
+    fn learn_prefix_from_graph(&self) {
+        let d = self.node.delegate();
+        let Ok(query) = api::rmw_get_subscriptions_info_by_topic(d) else {
+            return;
+        };
+        if let Ok(entries) = endpoint_entries(&self.node, &self.topic, query, false) {
+            if let Some((_, _, gid)) = entries
+                .iter()
+                .find(|(n, ns, _)| *n == self.node.name && *ns == self.node.namespace)
+            {
+                self.node.context.learn_prefix(gid);
+            }
+        }
+    }
+
     /// Forgets the cached remote count (the local graph changed).
     pub fn invalidate(&self) {
         self.remote.invalidate();
@@ -348,7 +402,7 @@ impl DdsSubscription {
 
     /// Number of matched publishers other than the mirrors of `local` (this host's
     /// rmw_shm_rs processes).
-    pub fn remote_matched(&self, local: &HashSet<[u8; 12]>) -> usize {
+    pub fn remote_matched(&self, local: &LocalPrefixes) -> usize {
         let d = self.node.delegate();
         let mut matched = 0usize;
         let counted = api::rmw_subscription_count_matched_publishers(d)

@@ -253,6 +253,7 @@ pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participa
         version: 0,
         pid: 0,
         nodes,
+        dds_prefix: None,
     })
 }
 

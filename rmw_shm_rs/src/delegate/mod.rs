@@ -9,7 +9,10 @@ pub mod context;
 pub mod endpoints;
 pub mod graph;
 pub mod services;
+mod watch;
 
 pub use context::{DdsContext, DdsNode, DiscoveryOptions};
-pub use endpoints::{DdsPublisher, DdsSubscription, RemoteSample, TypeSupportHandle};
+pub use endpoints::{
+    DdsPublisher, DdsSubscription, LocalPrefixes, RemoteSample, TypeSupportHandle,
+};
 pub use services::{DdsClient, DdsService, ServiceTypeSupportHandle};

@@ -151,6 +151,8 @@ pub struct DdsClient {
     node: Arc<DdsNode>,
     ptr: *mut rmw_client_t,
     waker: Box<Waker>,
+    /// The DDS topic servers read requests from (`rq<service>Request`).
+    request_topic: std::ffi::CString,
 }
 
 // SAFETY: used only through the delegate's rmw functions; destroyed once, in Drop.
@@ -173,11 +175,23 @@ impl DdsClient {
         if ptr.is_null() {
             check(crate::error::RET_ERROR, "rmw_create_client")?;
         }
+        let mut request = b"rq".to_vec();
+        request.extend_from_slice(name.to_bytes());
+        request.extend_from_slice(b"Request");
         let this = Self {
             node: node.clone(),
             ptr,
             waker: waker(notify),
+            request_topic: std::ffi::CString::new(request).unwrap_or_default(),
         };
+        let mut gid = rmw_gid_t::default();
+        let learned = api::rmw_get_gid_for_client(d)
+            // SAFETY: a live delegate client and an out-struct.
+            .is_ok_and(|f| unsafe { f(ptr, &mut gid) } == crate::error::RET_OK);
+        if learned {
+            node.context()
+                .learn_prefix(&gid.data[..16].try_into().unwrap_or([0; 16]));
+        }
         let user: *const Waker = &*this.waker;
         check(
             // SAFETY: a live delegate client; `user` lives until Drop unsets the callback.
@@ -200,6 +214,24 @@ impl DdsClient {
             // SAFETY: live delegate node and client, an out-pointer.
             |f| unsafe { f(self.node.node, self.ptr, &mut available) } == crate::error::RET_OK,
         ) && available
+    }
+
+    /// Whether a server other than this host's delegates (`local` prefixes; those servers get
+    /// requests by shared memory) is available on the DDS side.
+    pub fn remote_server_available(&self, local: &super::LocalPrefixes) -> bool {
+        if !self.server_is_available() {
+            return false;
+        }
+        let d = self.node.delegate();
+        let Ok(query) = api::rmw_get_subscriptions_info_by_topic(d) else {
+            return true;
+        };
+        match super::endpoints::endpoint_entries(&self.node, &self.request_topic, query, true) {
+            Ok(readers) => readers
+                .iter()
+                .any(|(_, _, g)| !local.1.iter().any(|p| g.starts_with(p))),
+            Err(_) => true,
+        }
     }
 
     /// Sends a request; returns the delegate's sequence number for it.

@@ -52,6 +52,7 @@ impl Client {
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote client: {e}"))
                 .ok()
         });
+        endpoint.node.context.announce_dds_prefix();
         Ok(Self {
             endpoint,
             sequence: AtomicI64::new(0),
@@ -70,7 +71,12 @@ impl Client {
 
     /// Sends the request through the delegate too when a DDS server is there.
     fn send_remote(&self, msg: &MessageRef<'_>, ours: i64) -> Result<()> {
-        let Some(r) = self.remote.as_ref().filter(|r| r.server_is_available()) else {
+        let local = self.node.context.graph().dds_prefixes();
+        let Some(r) = self
+            .remote
+            .as_ref()
+            .filter(|r| r.remote_server_available(&local))
+        else {
             return Ok(());
         };
         let theirs = r.send_request(msg)?;

@@ -30,12 +30,8 @@ pub struct Context {
     /// The delegate's context, created on first need; `None` when the remote path is off or
     /// the delegate could not be loaded (logged once).
     remote: std::sync::OnceLock<Option<Arc<DdsContext>>>,
-    /// The last remote graph snapshot and when it was taken.
-    remote_graph: std::sync::Mutex<Option<(std::time::Instant, Participant)>>,
+    prefix_announced: AtomicBool,
 }
-
-/// How long a remote graph snapshot answers queries before it is rebuilt.
-const REMOTE_GRAPH_TTL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Context {
     /// Initializes the middleware for `domain_id`.
@@ -52,7 +48,7 @@ impl Context {
             shutdown: AtomicBool::new(false),
             discovery,
             remote: std::sync::OnceLock::new(),
-            remote_graph: std::sync::Mutex::new(None),
+            prefix_announced: AtomicBool::new(false),
         })
     }
 
@@ -97,7 +93,10 @@ impl Context {
                     return None;
                 }
                 match DdsContext::new(self.domain_id, &self.enclave, &self.discovery) {
-                    Ok(c) => Some(c),
+                    Ok(c) => {
+                        c.watch_graph(Box::new(self.graph.external_change_notifier()));
+                        Some(c)
+                    }
                     Err(e) => {
                         tracing::warn!(target: "rmw_shm_rs::delegate", "remote path unavailable: {e}");
                         None
@@ -107,25 +106,27 @@ impl Context {
             .clone()
     }
 
+    /// Announces this process's delegate participant prefix through the shared-memory graph
+    /// once the delegate knows it (after its first endpoint), so same-host peers recognize
+    /// this process's DDS endpoints.
+    pub fn announce_dds_prefix(&self) {
+        let Some(ctx) = self.remote.get().cloned().flatten() else {
+            return;
+        };
+        if let Some(p) = ctx.prefix() {
+            if !self.prefix_announced.swap(true, Ordering::SeqCst) {
+                self.graph.set_dds_prefix(p);
+            }
+        }
+    }
+
     /// The nodes and endpoints of other hosts as the delegate sees them (without this host's
-    /// rmw_shm_rs processes, which `local` has), rebuilt at most every 100 ms.
+    /// rmw_shm_rs processes, which `local` has).
     pub fn remote_graph(&self, node: &DdsNode, local: &GraphView) -> Option<Participant> {
-        let mut cache = self.remote_graph.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, p)) = cache.as_ref() {
-            if at.elapsed() < REMOTE_GRAPH_TTL {
-                return Some(p.clone());
-            }
-        }
-        match crate::delegate::graph::remote_participant(node, local) {
-            Ok(p) => {
-                *cache = Some((std::time::Instant::now(), p.clone()));
-                Some(p)
-            }
-            Err(e) => {
-                tracing::debug!(target: "rmw_shm_rs::delegate", "remote graph unavailable: {e}");
-                None
-            }
-        }
+        let ctx = self.remote.get().cloned().flatten()?;
+        ctx.remote_graph(node, local)
+            .map_err(|e| tracing::debug!(target: "rmw_shm_rs::delegate", "remote graph unavailable: {e}"))
+            .ok()
     }
 
     /// Marks the context shut down (`rmw_shutdown`): no new entities.

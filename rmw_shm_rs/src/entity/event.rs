@@ -311,10 +311,13 @@ impl EndpointStatus {
             } else {
                 (&theirs, my_qos)
             };
-            match qos::check_compatible(p, s).0 {
-                Compatibility::Error => {
-                    incompatible.push((e.gid, qos::first_incompatible_policy(p, s)))
-                }
+            let verdict = qos::check_compatible(&qos::for_matching(p), &qos::for_matching(s));
+            tracing::trace!(target: "rmw_shm_rs::graph", topic, gid = ?e.gid, ?theirs, verdict = %verdict.1, "matching");
+            match verdict.0 {
+                Compatibility::Error => incompatible.push((
+                    e.gid,
+                    qos::first_incompatible_policy(&qos::for_matching(p), &qos::for_matching(s)),
+                )),
                 _ => {
                     matched.insert(e.gid);
                 }

@@ -2,10 +2,10 @@
 //! CDR); serialize once into a loaned shared-memory sample for the others; or, for a
 //! fixed-size type, lend the sample itself to the caller (loaned messages, zero copies).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use super::event::EndpointStatus;
 use super::qos::{self, QosProfile};
@@ -46,9 +46,6 @@ pub struct Publisher {
     outbox: Arc<Outbox>,
     /// The delegate publisher carrying the topic to other hosts.
     remote: Option<DdsPublisher>,
-    /// DDS participant prefixes of this host's rmw_shm_rs delegates (shared memory serves
-    /// their subscriptions).
-    local_mirrors: RwLock<HashSet<[u8; 12]>>,
     shm: ShmPublisher,
 }
 
@@ -88,6 +85,7 @@ impl Publisher {
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", topic, "no remote publisher: {e}"))
                 .ok()
         });
+        node.context.announce_dds_prefix();
         let mut endpoint = Endpoint::of_topic(EndpointKind::Publisher, topic, &ty, gid.0, &qos);
         endpoint.remote_gid = remote.as_ref().map(DdsPublisher::gid);
         let registration = node.registration.add_endpoint(endpoint);
@@ -108,7 +106,6 @@ impl Publisher {
             paths,
             outbox,
             remote,
-            local_mirrors: RwLock::new(HashSet::new()),
             shm,
         });
         let observer: Arc<dyn GraphObserver> = publisher.clone();
@@ -139,8 +136,8 @@ impl Publisher {
         if self.qos.durability == qos::TRANSIENT_LOCAL {
             return Some(r);
         }
-        let local = self.local_mirrors.read().unwrap_or_else(|e| e.into_inner());
-        r.remote_needed(&local).then_some(r)
+        r.remote_needed(&self.node.context.graph().dds_prefixes())
+            .then_some(r)
     }
 
     /// Sends CDR bytes through the shared-memory lanes that need them and, when remote
@@ -306,13 +303,10 @@ impl Publisher {
     }
 
     /// Number of subscriptions on the same topic and type whose QoS is compatible: on this
-    /// host (from the shared-memory graph) and on other hosts (the delegate's matches, minus
-    /// this host's mirrors).
+    /// host (from the shared-memory graph) and on other hosts (the delegate's graph, minus this
+    /// host's delegates).
     pub fn matched_subscriptions(&self) -> usize {
-        let remote = self.remote.as_ref().map_or(0, |r| {
-            r.remote_matched(&self.local_mirrors.read().unwrap_or_else(|e| e.into_inner()))
-        });
-        self.matched.load(Ordering::SeqCst) + remote
+        self.matched.load(Ordering::SeqCst)
     }
 }
 
@@ -332,7 +326,15 @@ impl GraphObserver for Publisher {
         self.topic.to_str().unwrap_or_default()
     }
 
-    fn graph_changed(&self, graph: &GraphView) {
+    fn graph_changed(&self, local: &GraphView) {
+        // With a delegate, matching and QoS events also cover the endpoints of other hosts.
+        let merged;
+        let graph = if self.remote.is_some() {
+            merged = self.node.graph_view();
+            &merged
+        } else {
+            local
+        };
         // A RELIABLE KEEP_ALL subscription lives in the keep-all lane: serve it before it
         // counts as matched, so nothing published after matching misses it.
         if self.qos.reliability == qos::RELIABLE
@@ -348,13 +350,6 @@ impl GraphObserver for Publisher {
             if let Err(e) = self.shm.serve_keep_all(self.node.context.shm()) {
                 tracing::warn!(target: "rmw_shm_rs::path", topic = self.topic(), "cannot serve KEEP_ALL subscriptions: {e}");
             }
-        }
-        if let Some(r) = &self.remote {
-            *self
-                .local_mirrors
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = graph.remote_prefixes();
-            r.invalidate();
         }
         let (matched, _) = self
             .status

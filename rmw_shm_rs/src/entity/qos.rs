@@ -110,6 +110,29 @@ pub fn finite_ns(t: &sys::rmw_time_t) -> Option<u64> {
     (ns != 0 && ns < i64::MAX as u64).then_some(ns)
 }
 
+/// `qos` as DDS matching sees it: an unspecified deadline or liveliness lease duration (0) is
+/// infinite. Endpoints reported by DDS discovery (other hosts) carry RMW_DURATION_INFINITE where
+/// a ROS profile says "unspecified"; comparing both in this form gives DDS's verdict
+/// (DDS 1.4 §2.2.3) for either.
+pub fn for_matching(qos: &QosProfile) -> QosProfile {
+    let infinite = sys::rmw_time_t {
+        sec: 9_223_372_036,
+        nsec: 854_775_807,
+    };
+    let fix = |t: sys::rmw_time_t| {
+        if t.sec == 0 && t.nsec == 0 {
+            infinite
+        } else {
+            t
+        }
+    };
+    QosProfile {
+        deadline: fix(qos.deadline),
+        liveliness_lease_duration: fix(qos.liveliness_lease_duration),
+        ..*qos
+    }
+}
+
 /// How many samples a subscription queues under `qos` (before the transport's clamp):
 /// KEEP_LAST keeps `depth`, KEEP_ALL as many as the transport allows.
 pub fn queue_depth(qos: &QosProfile) -> usize {

@@ -47,6 +47,7 @@ impl Service {
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote service: {e}"))
                 .ok()
         });
+        endpoint.node.context.announce_dds_prefix();
         Ok(Self {
             endpoint,
             shm,
@@ -62,7 +63,7 @@ impl Service {
         let Some(remote) = &self.remote else {
             return Ok(None);
         };
-        let local = self.node.context.graph().view().remote_prefixes();
+        let (_, local) = self.node.context.graph().dds_prefixes();
         while let Some(info) = remote.take_request(msg)? {
             let guid = info.request_id.writer_guid;
             if local.iter().any(|p| guid.starts_with(p)) {

@@ -106,9 +106,6 @@ pub struct Subscription {
     logged_pairs: Mutex<HashSet<[u8; 16]>>,
     /// The delegate subscription bringing the topic from other hosts.
     remote: Option<DdsSubscription>,
-    /// DDS participant prefixes of this host's rmw_shm_rs delegates: their samples are
-    /// duplicates of what shared memory or the intra-process path delivers.
-    local_mirrors: RwLock<HashSet<[u8; 12]>>,
     shm: ShmSubscriber,
 }
 
@@ -153,6 +150,7 @@ impl Subscription {
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", topic, "no remote subscription: {e}"))
                 .ok()
         });
+        node.context.announce_dds_prefix();
         let registration = node.registration.add_endpoint(Endpoint::of_topic(
             EndpointKind::Subscription,
             topic,
@@ -180,7 +178,6 @@ impl Subscription {
             held: Mutex::new(None),
             logged_pairs: Mutex::new(HashSet::new()),
             remote,
-            local_mirrors: RwLock::new(HashSet::new()),
             shm,
         });
         if sub.paths.intra {
@@ -242,7 +239,7 @@ impl Subscription {
             let Some(sample) = remote.take()? else {
                 return Ok(None);
             };
-            let local = self.local_mirrors.read().unwrap_or_else(|e| e.into_inner());
+            let (_, local) = self.node.context.graph().dds_prefixes();
             let gid = sample.publisher_gid();
             if !local.iter().any(|p| gid.starts_with(p)) {
                 return Ok(Some(sample));
@@ -434,10 +431,7 @@ impl Subscription {
     /// Number of publishers on the same topic and type whose QoS is compatible, in every
     /// process (from the graph).
     pub fn matched_publishers(&self) -> usize {
-        let remote = self.remote.as_ref().map_or(0, |r| {
-            r.remote_matched(&self.local_mirrors.read().unwrap_or_else(|e| e.into_inner()))
-        });
-        self.matched.load(Ordering::SeqCst) + remote
+        self.matched.load(Ordering::SeqCst)
     }
 }
 
@@ -474,21 +468,20 @@ impl GraphObserver for Subscription {
         self.topic.to_str().unwrap_or_default()
     }
 
-    fn graph_changed(&self, graph: &GraphView) {
+    fn graph_changed(&self, local: &GraphView) {
+        // With a delegate, matching and QoS events also cover the endpoints of other hosts.
+        let merged;
+        let graph = if self.remote.is_some() {
+            merged = self.node.graph_view();
+            &merged
+        } else {
+            local
+        };
         let (matched, incompatible) =
             self.status
                 .update_from_graph(graph, self.topic(), &self.ty, &self.qos);
         self.matched.store(matched, Ordering::SeqCst);
         *self.incompatible.write().unwrap_or_else(|e| e.into_inner()) = incompatible;
-        if self.remote.is_some() {
-            *self
-                .local_mirrors
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = graph.remote_prefixes();
-            if let Some(r) = &self.remote {
-                r.invalidate();
-            }
-        }
         if tracing::enabled!(target: "rmw_shm_rs::path", tracing::Level::DEBUG) {
             self.log_new_pairs();
         }

@@ -11,7 +11,7 @@
 pub mod model;
 pub mod query;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
@@ -72,6 +72,9 @@ struct Shared {
     guards: Mutex<Vec<Weak<GuardCondition>>>,
     stop: AtomicBool,
     next_node_id: AtomicU64,
+    /// DDS participant prefixes of this host's delegates, with a generation that changes with
+    /// them (recomputed on every graph change).
+    dds_prefixes: RwLock<(u64, Arc<HashSet<[u8; 12]>>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -100,8 +103,18 @@ impl Shared {
         self.changed(&touched);
     }
 
+    /// Recomputes the DDS prefixes of this host's delegates.
+    fn refresh_prefixes(&self) {
+        let now = self.view().remote_prefixes();
+        let mut p = self.dds_prefixes.write().unwrap_or_else(|e| e.into_inner());
+        if *p.1 != now {
+            *p = (p.0 + 1, Arc::new(now));
+        }
+    }
+
     /// Tells observers and wakes graph guard conditions.
     fn changed(&self, touched: &Touched) {
+        self.refresh_prefixes();
         let observers: Vec<Arc<dyn GraphObserver>> = {
             let mut list = lock(&self.observers);
             list.retain(|o| o.strong_count() > 0);
@@ -167,7 +180,7 @@ impl Shared {
                     peers.insert(p.key, p);
                 }
                 Some(old) if p.version > old.version => {
-                    if old.nodes != p.nodes {
+                    if old.nodes != p.nodes || old.dds_prefix != p.dds_prefix {
                         changed = true;
                         touched.add(old);
                         touched.add(&p);
@@ -242,11 +255,13 @@ impl Graph {
                 version: 0,
                 pid: std::process::id(),
                 nodes: Vec::new(),
+                dds_prefix: None,
             }),
             peers: RwLock::new(HashMap::new()),
             guards: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             next_node_id: AtomicU64::new(1),
+            dds_prefixes: RwLock::new((0, Arc::new(HashSet::new()))),
         });
         shared.update_local(|_| {});
         let worker_shared = shared.clone();
@@ -283,6 +298,44 @@ impl Graph {
         NodeRegistration {
             shared: Arc::downgrade(&self.shared),
             id,
+        }
+    }
+
+    /// The DDS participant prefixes of this host's delegates (this process's included) and
+    /// their generation, which changes whenever the set does.
+    pub fn dds_prefixes(&self) -> (u64, Arc<HashSet<[u8; 12]>>) {
+        let p = self
+            .shared
+            .dds_prefixes
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        (p.0, p.1.clone())
+    }
+
+    /// Announces this process's delegate participant prefix (once known).
+    pub fn set_dds_prefix(&self, prefix: [u8; 12]) {
+        self.shared.update_local(|p| p.dds_prefix = Some(prefix));
+    }
+
+    /// A function for changes the graph learns of elsewhere (the DDS side): tells every
+    /// observer and triggers the graph guard conditions of this context's nodes. Holds the
+    /// graph weakly.
+    pub fn external_change_notifier(&self) -> impl Fn() + Send + Sync + 'static {
+        let shared = Arc::downgrade(&self.shared);
+        move || {
+            if let Some(s) = shared.upgrade() {
+                let observers: Vec<Arc<dyn GraphObserver>> = lock(&s.observers)
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .collect();
+                if !observers.is_empty() {
+                    let view = s.view();
+                    for o in observers {
+                        o.graph_changed(&view);
+                    }
+                }
+                s.trigger_guards();
+            }
         }
     }
 

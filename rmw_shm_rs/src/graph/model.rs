@@ -174,6 +174,9 @@ pub struct Participant {
     pub pid: u32,
     /// The context's nodes.
     pub nodes: Vec<NodeEntry>,
+    /// The DDS participant prefix (first 12 bytes of its GIDs) of this process's delegate, once
+    /// known: DDS endpoints with it are served by shared memory.
+    pub dds_prefix: Option<[u8; 12]>,
 }
 
 impl Participant {

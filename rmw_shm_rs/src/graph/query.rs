@@ -113,6 +113,7 @@ impl GraphView {
         self.endpoints()
             .filter_map(|(_, e)| e.remote_gid)
             .map(|g| g[..12].try_into().unwrap_or([0; 12]))
+            .chain(self.participants.iter().filter_map(|p| p.dds_prefix))
             .collect()
     }
 
@@ -162,6 +163,7 @@ mod tests {
         GraphView {
             participants: vec![
                 Participant {
+                    dds_prefix: None,
                     key: [1; 16],
                     version: 1,
                     pid: 1,
@@ -177,6 +179,7 @@ mod tests {
                     )],
                 },
                 Participant {
+                    dds_prefix: None,
                     key: [2; 16],
                     version: 3,
                     pid: 2,
