@@ -492,12 +492,17 @@ static int run_ping(const char *prefix, int depth, const char *sizes_s, const ch
           (int)rcl_publisher_can_loan_messages(&p.b.pub));
 
   // Wait until both directions are matched (up to 20 s).
-  int64_t deadline = mono_ns() + 20000000000LL;
+  int64_t match0 = mono_ns();
+  int64_t deadline = match0 + 20000000000LL;
   for (;;) {
     size_t subs = 0, pubs = 0;
     CHECK(rcl_publisher_get_subscription_count(&p.b.pub, &subs));
     CHECK(rcl_subscription_get_publisher_count(&p.b.sub, &pubs));
-    if (subs > 0 && pubs > 0) break;
+    if (subs > 0 && pubs > 0) {
+      fprintf(stderr, "ping: matched after %.0f ms (subs %zu, pubs %zu)\n",
+              (mono_ns() - match0) / 1e6, subs, pubs);
+      break;
+    }
     if (mono_ns() > deadline) {
       fprintf(stderr, "ping: no pong matched after 20 s (subs %zu, pubs %zu)\n", subs, pubs);
       return 3;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Turns the raw outputs of bench/run.sh into tables (stdout) and docs/benchmarks.md.
 
-Inputs: the LAT/TPUT/LOAD lines of bench/pingpong and the LOAN lines of bench/pingpong_loan
-(results.txt), the machine description
+Inputs: the LAT/TPUT/LOAD lines of bench/pingpong, the LOAN lines of bench/pingpong_loan and
+the REMOTE/REMOTE_RUN/REMOTE_LINK lines of bench/remote.sh (results.txt), the machine description
 (machine.txt, key=value), criterion's estimates (target/criterion/<group>/<bench>/new/*.json) and
 bench/analysis.md (hand-written notes on where the time goes, appended as they are).
 Standard library only.
@@ -41,7 +41,7 @@ def load_results(path):
             elif line.startswith("TPUT "):
                 d = parse_kv(line)
                 tput[(d["rmw"], int(d["size"]))] = d
-            elif line.startswith("LOAD "):
+            elif line.startswith("LOAD ") and " phase=remote_" not in line:
                 d = parse_kv(line)
                 load[(d["rmw"], d["phase"])] = d["loadavg"].replace("/", " ")
     return lat, tput, load
@@ -56,6 +56,26 @@ def load_loans(path):
                 d = parse_kv(line)
                 loans[int(d["size"])] = d
     return loans
+
+
+def load_remote(path):
+    """bench/remote.sh's lines: ({(rmw, size): pooled REMOTE}, {(rmw, size): [REMOTE_RUN, ..]},
+    [REMOTE_LINK, ..], {phase: loadavg})."""
+    pooled, runs, links, load = {}, {}, [], {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("REMOTE "):
+                d = parse_kv(line)
+                pooled[(d["rmw"], int(d["size"]))] = d
+            elif line.startswith("REMOTE_RUN "):
+                d = parse_kv(line)
+                runs.setdefault((d["rmw"], int(d["size"])), []).append(d)
+            elif line.startswith("REMOTE_LINK "):
+                links.append(parse_kv(line))
+            elif line.startswith("LOAD ") and " phase=remote_" in line:
+                d = parse_kv(line)
+                load[(d["rmw"], d["phase"])] = d["loadavg"].replace("/", " ")
+    return pooled, runs, links, load
 
 
 def flatness(loans):
@@ -307,6 +327,117 @@ call alone (µs); CPU/msg as in the Image ping-pong ((ping + pong CPU per round 
             "before the type's init function), not because of any copy of the payload.\n"
         )
     return text + "\n" + tab + "\n\n" + flat + "\n", tab
+
+
+def remote_section(remote, m):
+    """The "Other hosts" section (markdown) and its table; remote = load_remote(..)."""
+    pooled, runs, links, load = remote
+    sizes = sorted({s for (_, s) in pooled})
+
+    def g(rmw, size, key):
+        d = pooled.get((rmw, size))
+        return None if d is None or key not in d else d[key]
+
+    def r2(a, b):
+        r = ratio(a, b)
+        return "n/a" if r is None else f"{r:.2f}"
+
+    rows = []
+    for s in sizes:
+        f = [g(FAST, s, k) for k in ("median", "p90", "p99")]
+        o = [g(OURS, s, k) for k in ("median", "p90", "p99")]
+        rows.append([size_label(s), *map(us, f), *map(us, o), r2(o[0], f[0]), r2(o[1], f[1]),
+                     r2(o[2], f[2])])
+    tab = table(["payload", "fastrtps→fastrtps median", "p90", "p99", "shm_rs→fastrtps median",
+                 "p90", "p99", "median ours/fastrtps", "p90 ours/fastrtps", "p99 ours/fastrtps"],
+                rows)
+
+    def run_meds(rmw, s):
+        return ", ".join(us(d.get("median")) for d in sorted(runs.get((rmw, s), []),
+                                                               key=lambda d: d.get("run", 0)))
+
+    def n_lost(rmw, s):
+        return f"{int(g(rmw, s, 'n') or 0)} ({int(g(rmw, s, 'lost') or 0)} lost)"
+
+    rows = []
+    for s in sizes:
+        rows.append([size_label(s), n_lost(FAST, s), n_lost(OURS, s), run_meds(FAST, s),
+                     run_meds(OURS, s), us(g(FAST, s, "ping_cpu_rt")), us(g(OURS, s, "ping_cpu_rt")),
+                     us(g(FAST, s, "pong_cpu_rt")), us(g(OURS, s, "pong_cpu_rt"))])
+    detail = table(["payload", "fastrtps round trips", "shm_rs round trips",
+                    "fastrtps median per run", "shm_rs median per run",
+                    "ping CPU / RT, fastrtps", "ping CPU / RT, shm_rs",
+                    "pong CPU / RT (with fastrtps ping)", "pong CPU / RT (with shm_rs ping)"],
+                   rows)
+
+    # The veth counters: did every run's data cross the link?
+    link_rows = []
+    for rmw in (FAST, OURS):
+        ls = [d for d in links if d.get("rmw") == rmw]
+        if not ls:
+            continue
+        pay = sum(d.get("payload_bytes", 0) for d in ls)
+        tx = sum(d.get("tx_bytes", 0) for d in ls)
+        rxb = sum(d.get("rx_bytes", 0) for d in ls)
+        crossed = all(d.get("crossed") == 1 for d in ls)
+        link_rows.append([rmw, f"{tx / 1e6:,.1f}", f"{rxb / 1e6:,.1f}", f"{pay / 1e6:,.1f}",
+                          f"{(tx + rxb) / (2 * pay):.2f}" if pay else "n/a",
+                          "yes" if crossed else "**no**"])
+    link_tab = table(["ping on", "host A sent (MB)", "host A received (MB)",
+                      "payload ping published (MB)", "link bytes per payload byte, each way",
+                      "every run crossed the link"], link_rows)
+    all_crossed = bool(links) and all(d.get("crossed") == 1 for d in links)
+    one_min = []
+    for v in load.values():
+        try:
+            one_min.append(float(v.split()[0]))
+        except (ValueError, IndexError):
+            pass
+    loads = f"{min(one_min):.2f}–{max(one_min):.2f}" if one_min else "n/a"
+    nruns = int(max([d.get("runs", 1) for d in pooled.values()] or [1]))
+    transports = m.get("remote_transports", "default")
+    pong_tr = ("Fast DDS's default transports" if transports in ("", "default")
+               else f"`FASTDDS_BUILTIN_TRANSPORTS={transports}`")
+    text = f"""Issue 5: latency to a stock ROS 2 node on another host. Program: the same `bench/pingpong`,
+its two processes on two "hosts": network namespaces joined by a veth pair (`test/netns.py`,
+MTU 1500, ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET, one domain id), driven by `bench/remote.sh`. Only
+the network is separated: both namespaces share the machine's two CPUs (ping on CPU 0, pong on
+CPU 1, as above) and its kernel, so this is the RTPS/UDP stack over a virtual link with no wire
+delay, not a physical network.
+
+- **Host B**: `pingpong pong` on stock rmw_fastrtps_cpp (no preload, {pong_tr}), a fresh one for
+  every run.
+- **Host A**: `pingpong ping` on stock rmw_fastrtps_cpp (**fastrtps→fastrtps**), or on rmw_shm_rs
+  (**shm_rs→fastrtps**: `LD_PRELOAD` of the same snapshot, `RMW_IMPLEMENTATION=rmw_shm_rs`), whose
+  remote path writes the CDR bytes of its own codec through its private rmw_fastrtps_cpp delegate
+  (`rmw_publish_serialized_message`, UDPv4) and takes the echo from it
+  (`rmw_take_serialized_message_with_info`, then its codec). Both pairs run the same DDS engine
+  on the wire, so the ratio ours/fastrtps is what the delegate adds (expected ≈1).
+- ping waits until its publisher and its subscription both count a match (rmw_shm_rs's matched
+  counts include the delegate's remote matches), then for a SYNC round trip; QoS, warm-up and
+  percentiles as in the main ping-pong. {nruns} run(s) per RMW, in alternating order (fastrtps,
+  shm_rs, shm_rs, fastrtps, ...), {m.get('remote_rounds', '?')} timed round trips per run for
+  64 B and 1 MiB; the percentiles are over the round trips of all runs together. No throughput
+  phase.
+- The namespaces share `/dev/shm`: host A's veth counters check that the data crossed the link
+  (each way, at least the payload ping published, warm-up included).
+
+"""
+    if m.get("remote", "run").startswith("failed"):
+        text += f"> **bench/remote.sh {m['remote']}**: the tables below hold what it measured.\n\n"
+    text += tab + "\n\n" + detail + "\n\n"
+    text += ("CPU in µs per round trip. pong is the same stock process in both pairs; ping's CPU is "
+             "where the delegate's cost would show. Each run's own figures are in the raw "
+             "`REMOTE_RUN` lines below: the medians per run show how much of a difference between "
+             "the two pairs is run-to-run noise (a few slow round trips of several ms move the 1 MiB "
+             "tails of either pair).\n\n")
+    text += link_tab + "\n\n"
+    if not all_crossed:
+        text += ("> **Warning**: in at least one run host A's veth carried less than the payload: "
+                 "that run's data did not (all) cross the link, so it is not a measurement of the "
+                 "network path.\n\n")
+    text += f"1-minute load average during these runs: {loads}.\n"
+    return text, tab
 
 
 def build(args):
@@ -562,6 +693,14 @@ def build(args):
         doc.append(loan_text)
     else:
         doc.append("Not run (BENCH_LOAN=0), or it failed: see target/bench/ping_loan.log.\n")
+    remote = load_remote(args.results)
+    remote_tab = None
+    doc.append("## Other hosts (two network namespaces)\n")
+    if remote[0]:
+        remote_text, remote_tab = remote_section(remote, m)
+        doc.append(remote_text)
+    else:
+        doc.append(f"Not measured in this run ({m.get('remote', 'bench/remote.sh was not run')}).\n")
     doc.append("## CDR codec (criterion, rmw_shm_rs only)\n")
     doc.append((crit_table if crit_rows else "Not run (BENCH_CRITERION=0).") + "\n")
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
@@ -578,6 +717,8 @@ def build(args):
               ("Throughput and CPU/msg", tput_table), ("CPU per message, ping-pong", cpu_table)]
     if loan_tab:
         tables.append(("Loaned messages, rmw_shm_rs, one-way µs", loan_tab))
+    if remote_tab:
+        tables.append(("Other hosts (two network namespaces), one-way µs", remote_tab))
     tables.append(("Codec", crit_table))
     return "\n".join(doc), tables
 

@@ -15,8 +15,12 @@
 #      otherwise. pong and ping are pinned to CPUs 1 and 0 (BENCH_PIN=0: not pinned).
 #   5. The loaned-message ping-pong (bench/pingpong_loan.c, hand-written fixed-size types) on
 #      rmw_shm_rs only: rmw_fastrtps_cpp cannot load its introspection-only type support.
-#   6. cargo bench --bench codec (criterion).
-#   7. bench/report.py prints the tables and writes docs/benchmarks.md.
+#   6. bench/remote.sh (as root, when `ip` exists): latency to another host, i.e. across two
+#      network namespaces joined by a veth (test/netns.py): ping on rmw_fastrtps_cpp and on
+#      rmw_shm_rs (its rmw_fastrtps_cpp delegate) against pong on stock rmw_fastrtps_cpp, 64 B
+#      and 1 MiB; REMOTE lines in the same results file. A failure is reported, not fatal.
+#   7. cargo bench --bench codec (criterion).
+#   8. bench/report.py prints the tables and writes docs/benchmarks.md.
 #
 # Knobs (environment):
 #   BENCH_PIN=1|0           pin pong to CPU 1 and ping to CPU 0 with taskset (default 1)
@@ -38,6 +42,10 @@
 #   BENCH_TPUT_SECONDS=S    duration of each throughput run (default 3)
 #   BENCH_LOAN_ROUNDS=a,..  timed loaned round trips per size (default 5000,5000,5000,2000,1000)
 #   BENCH_LOAN=0            skip the loaned-message ping-pong
+#   BENCH_REMOTE=0          skip bench/remote.sh (skipped anyway when not root or without `ip`)
+#   BENCH_REMOTE_ROUNDS=a,b BENCH_REMOTE_RUNS=N BENCH_REMOTE_TRANSPORTS=T: see bench/remote.sh
+#                           (default 2000,200 round trips per run, 4 runs per RMW; quick: 200,50
+#                           and 2 runs)
 #   BENCH_CRITERION=0       skip the criterion codec bench
 #   BENCH_DOC=path          where to write the report (default docs/benchmarks.md; "-" = nowhere)
 #   BENCH_OUT=dir           raw outputs (default target/bench)
@@ -64,6 +72,15 @@ else
   LOAN_ROUNDS="${BENCH_LOAN_ROUNDS:-5000,5000,5000,2000,1000}"
 fi
 LOAN="${BENCH_LOAN:-1}"
+REMOTE="${BENCH_REMOTE:-1}"
+if [ "$QUICK" = 1 ]; then
+  REMOTE_ROUNDS="${BENCH_REMOTE_ROUNDS:-200,50}"
+  REMOTE_RUNS="${BENCH_REMOTE_RUNS:-2}"
+else
+  REMOTE_ROUNDS="${BENCH_REMOTE_ROUNDS:-2000,200}"
+  REMOTE_RUNS="${BENCH_REMOTE_RUNS:-4}"
+fi
+REMOTE_TRANSPORTS="${BENCH_REMOTE_TRANSPORTS:-default}"
 CRITERION="${BENCH_CRITERION:-1}"
 SCHED="${BENCH_SCHED:-other}"
 FIFO_TOO="${BENCH_FIFO_TOO:-0}"
@@ -227,7 +244,30 @@ if [ "$FIFO_TOO" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 4. Criterion codec bench
+# 4. Other hosts: bench/remote.sh (two network namespaces, so root and `ip` only)
+# ---------------------------------------------------------------------------------------------
+if [ "$REMOTE" != 1 ]; then
+  REMOTE_STATUS="skipped: BENCH_REMOTE=0"
+elif [ "$(id -u)" -ne 0 ]; then
+  REMOTE_STATUS="skipped: network namespaces need root"
+elif ! command -v ip >/dev/null; then
+  REMOTE_STATUS="skipped: ip (iproute2) is not installed"
+else
+  rc=0
+  BENCH_OUT="$OUT" BENCH_RESULTS="$RESULTS" BENCH_LIB="$LIB_SNAPSHOT" BENCH_DOMAIN_ID="$DOMAIN" \
+    BENCH_PIN="$PIN" BENCH_NICE="$NICE" BENCH_SCHED="$SCHED" BENCH_QUICK="$QUICK" \
+    BENCH_REMOTE_ROUNDS="$REMOTE_ROUNDS" BENCH_REMOTE_RUNS="$REMOTE_RUNS" \
+    BENCH_REMOTE_TRANSPORTS="$REMOTE_TRANSPORTS" "$REPO/bench/remote.sh" || rc=$?
+  if [ "$rc" = 0 ]; then
+    REMOTE_STATUS="run"
+  else
+    REMOTE_STATUS="failed (exit $rc): see target/bench/remote_*.log"
+    echo "    bench: warning: bench/remote.sh failed (exit $rc); the other results stay valid" >&2
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. Criterion codec bench
 # ---------------------------------------------------------------------------------------------
 CRIT_DIR="${CARGO_TARGET_DIR:-$REPO/target}/criterion"
 if [ "$CRITERION" = 1 ]; then
@@ -241,7 +281,7 @@ if [ "$CRITERION" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 5. Machine description and report
+# 6. Machine description and report
 # ---------------------------------------------------------------------------------------------
 MACHINE="$OUT/machine.txt"
 {
@@ -272,6 +312,10 @@ MACHINE="$OUT/machine.txt"
   echo "loan_rounds=$([ "$LOAN" = 1 ] && echo "$LOAN_ROUNDS" || echo skipped)"
   echo "loan_depth=$LOAN_DEPTH"
   echo "tput_seconds=$TPUT_SECONDS"
+  echo "remote=$REMOTE_STATUS"
+  echo "remote_rounds=$REMOTE_ROUNDS"
+  echo "remote_runs=$REMOTE_RUNS"
+  echo "remote_transports=$REMOTE_TRANSPORTS"
   echo "quick=$QUICK"
   echo "loadavg_end=$(loadavg)"
 } >"$MACHINE"
