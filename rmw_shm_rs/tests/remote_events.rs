@@ -5,11 +5,13 @@
 //! LD_LIBRARY_PATH (common/child.rs).
 
 use std::ffi::c_void;
+use std::ptr::null_mut;
 use std::time::{Duration, Instant};
 
 use rmw_shm_rs::delegate::{DdsContext, DdsSubscription, DiscoveryOptions, TypeSupportHandle};
 use rmw_shm_rs::error::*;
-use rmw_shm_rs::ffi::{event::*, init::*, node::*, publisher::*};
+
+use rmw_shm_rs::ffi::{event::*, init::*, node::*, publisher::*, wait::*};
 use rmw_shm_rs::sys::{
     rcutils_get_default_allocator,
     rmw_automatic_discovery_range_e_RMW_AUTOMATIC_DISCOVERY_RANGE_LOCALHOST as LOCALHOST,
@@ -17,10 +19,10 @@ use rmw_shm_rs::sys::{
     rmw_event_type_e_RMW_EVENT_OFFERED_QOS_INCOMPATIBLE as OFFERED_INCOMPATIBLE,
     rmw_event_type_e_RMW_EVENT_PUBLICATION_MATCHED as PUBLICATION_MATCHED,
     rmw_get_zero_initialized_context, rmw_get_zero_initialized_event,
-    rmw_get_zero_initialized_init_options, rmw_matched_status_t,
+    rmw_get_zero_initialized_init_options, rmw_guard_conditions_t, rmw_matched_status_t,
     rmw_offered_qos_incompatible_event_status_t, rmw_publisher_options_t,
     rmw_qos_policy_kind_e_RMW_QOS_POLICY_RELIABILITY as RMW_QOS_POLICY_RELIABILITY,
-    rmw_qos_profile_t,
+    rmw_qos_profile_t, rmw_time_t,
 };
 
 mod common;
@@ -102,6 +104,26 @@ fn remote_subscriptions_raise_matched_and_incompatible_qos_events() {
         let far = DdsContext::new(domain(), "/", &discovery).expect("delegate context");
         let far_node = far.create_node(c"far_node", c"/").expect("delegate node");
         let ts = TypeSupportHandle(ty.ts);
+        let graph_guard = rmw_node_get_graph_guard_condition(node);
+        assert!(!graph_guard.is_null());
+        let ws = rmw_create_wait_set(&mut context, 1);
+        assert!(!ws.is_null(), "{}", error_text());
+        // Drain what local changes triggered so far.
+        let zero = rmw_time_t { sec: 0, nsec: 0 };
+        let mut slot = [(*graph_guard).data];
+        let mut gcs = rmw_guard_conditions_t {
+            guard_condition_count: 1,
+            guard_conditions: slot.as_mut_ptr(),
+        };
+        let _ = rmw_wait(
+            null_mut(),
+            &mut gcs,
+            null_mut(),
+            null_mut(),
+            null_mut(),
+            ws,
+            &zero,
+        );
         let compatible = DdsSubscription::new(&far_node, ts, topic, &qos(2), Box::new(|| {}))
             .expect("best-effort subscription");
         let mut matched: Option<rmw_matched_status_t> = None;
@@ -112,6 +134,27 @@ fn remote_subscriptions_raise_matched_and_incompatible_qos_events() {
         let mut n = 0;
         assert_eq!(rmw_publisher_count_matched_subscriptions(p, &mut n), RET_OK);
         assert_eq!(n, 1);
+        // The remote change triggered the node's graph guard condition.
+        let mut slot = [(*graph_guard).data];
+        let mut gcs = rmw_guard_conditions_t {
+            guard_condition_count: 1,
+            guard_conditions: slot.as_mut_ptr(),
+        };
+        let second = rmw_time_t { sec: 1, nsec: 0 };
+        assert_eq!(
+            rmw_wait(
+                null_mut(),
+                &mut gcs,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                ws,
+                &second
+            ),
+            RET_OK,
+            "graph guard condition not triggered by a remote change"
+        );
+        assert!(!slot[0].is_null());
 
         let incompatible = DdsSubscription::new(&far_node, ts, topic, &qos(1), Box::new(|| {}))
             .expect("reliable subscription");
@@ -130,6 +173,7 @@ fn remote_subscriptions_raise_matched_and_incompatible_qos_events() {
         assert_eq!(n, 1, "the incompatible subscription is not matched");
 
         drop((compatible, incompatible, far_node, far));
+        assert_eq!(rmw_destroy_wait_set(ws), RET_OK);
         assert_eq!(rmw_event_fini(&mut matched_ev), RET_OK);
         assert_eq!(rmw_event_fini(&mut incompatible_ev), RET_OK);
         assert_eq!(rmw_destroy_publisher(node, p), RET_OK);
