@@ -97,29 +97,17 @@ impl DdsPublisher {
         )
     }
 
-    /// Forgets the cached remote count (the local graph changed).
-    pub fn invalidate(&self) {
-        self.remote.invalidate();
-    }
-
     /// Number of matched subscriptions other than the mirrors of `local` (the DDS participant
     /// prefixes of the rmw_shm_rs processes on this host, which shared memory serves).
     pub fn remote_matched(&self, local: &LocalPrefixes) -> usize {
         let d = self.node.delegate();
-        let mut matched = 0usize;
-        let counted = api::rmw_publisher_count_matched_subscriptions(d)
-            // SAFETY: a live delegate publisher and an out-pointer.
-            .is_ok_and(|f| unsafe { f(self.ptr, &mut matched) } == crate::error::RET_OK);
-        if !counted {
-            return 0;
-        }
-        self.remote.get(matched, local, || {
-            endpoint_gids(
-                &self.node,
-                &self.topic,
-                api::rmw_get_subscriptions_info_by_topic(d)?,
-            )
-        })
+        self.remote.count(
+            &self.node,
+            &self.topic,
+            local,
+            (api::rmw_publisher_count_matched_subscriptions(d), self.ptr),
+            api::rmw_get_subscriptions_info_by_topic(d),
+        )
     }
 
     /// Whether a subscription other than this host's mirrors is matched: then publishes go to
@@ -137,9 +125,31 @@ struct RemoteCount(Mutex<Option<(usize, u64, usize)>>);
 /// This host's delegates' DDS participant prefixes, with the generation of that set.
 pub type LocalPrefixes = (u64, Arc<HashSet<[u8; 12]>>);
 
+/// An endpoint's matched-count function with the endpoint.
+type MatchedCount<H> = (
+    Result<unsafe extern "C" fn(*const H, *mut usize) -> rmw_ret_t>,
+    *const H,
+);
+
 impl RemoteCount {
-    fn invalidate(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// Matched peers of a delegate endpoint that are not this host's delegates; the peers'
+    /// GIDs come from `query` (the other side's info by topic) when the count changed.
+    fn count<H>(
+        &self,
+        node: &DdsNode,
+        topic: &CStr,
+        local: &LocalPrefixes,
+        (matched_fn, ptr): MatchedCount<H>,
+        query: Result<InfoByTopic>,
+    ) -> usize {
+        let mut matched = 0usize;
+        // SAFETY: a live delegate endpoint (the caller's) and an out-pointer.
+        let counted =
+            matched_fn.is_ok_and(|f| unsafe { f(ptr, &mut matched) } == crate::error::RET_OK);
+        if !counted {
+            return 0;
+        }
+        self.get(matched, local, || endpoint_gids(node, topic, query?))
     }
 
     fn get(
@@ -395,29 +405,17 @@ impl DdsSubscription {
         }
     }
 
-    /// Forgets the cached remote count (the local graph changed).
-    pub fn invalidate(&self) {
-        self.remote.invalidate();
-    }
-
     /// Number of matched publishers other than the mirrors of `local` (this host's
     /// rmw_shm_rs processes).
     pub fn remote_matched(&self, local: &LocalPrefixes) -> usize {
         let d = self.node.delegate();
-        let mut matched = 0usize;
-        let counted = api::rmw_subscription_count_matched_publishers(d)
-            // SAFETY: a live delegate subscription and an out-pointer.
-            .is_ok_and(|f| unsafe { f(self.ptr, &mut matched) } == crate::error::RET_OK);
-        if !counted {
-            return 0;
-        }
-        self.remote.get(matched, local, || {
-            endpoint_gids(
-                &self.node,
-                &self.topic,
-                api::rmw_get_publishers_info_by_topic(d)?,
-            )
-        })
+        self.remote.count(
+            &self.node,
+            &self.topic,
+            local,
+            (api::rmw_subscription_count_matched_publishers(d), self.ptr),
+            api::rmw_get_publishers_info_by_topic(d),
+        )
     }
 
     /// Whether the delegate may have a sample (a new-message callback came since the last

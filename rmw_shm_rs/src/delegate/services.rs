@@ -4,7 +4,7 @@
 //! entities route (a request is answered on the path it arrived by; a response's sequence
 //! number is mapped back to the one our client returned).
 
-use std::ffi::CStr;
+use std::ffi::{c_void, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -46,6 +46,31 @@ fn take_flagged<T>(w: &Waker, mut take: impl FnMut() -> Result<Option<T>>) -> Re
         w.pending.store(true, Ordering::SeqCst);
     }
     Ok(t)
+}
+
+/// `rmw_take_request` / `rmw_take_response`: same shape, different handle.
+type TakeFn<H> =
+    unsafe extern "C" fn(*const H, *mut rmw_service_info_t, *mut c_void, *mut bool) -> rmw_ret_t;
+
+/// Takes a request or response of the delegate endpoint `ptr` into `msg` with `take`.
+fn take_into<H>(
+    waker: &Waker,
+    take: TakeFn<H>,
+    ptr: *const H,
+    msg: &mut MessageMut<'_>,
+    what: &str,
+) -> Result<Option<rmw_service_info_t>> {
+    take_flagged(waker, || {
+        let mut info = rmw_service_info_t::default();
+        let mut taken = false;
+        check(
+            // SAFETY: a live delegate service or client (the caller's), and `msg` an initialized,
+            // writable message of the type that endpoint takes (MessageMut's contract).
+            unsafe { take(ptr, &mut info, msg.as_mut_ptr(), &mut taken) },
+            what,
+        )?;
+        Ok(taken.then_some(info))
+    })
 }
 
 /// A delegate service server.
@@ -104,17 +129,7 @@ impl DdsService {
     /// Takes a request into `msg` (the service's request type), with the delegate's request id.
     pub fn take_request(&self, msg: &mut MessageMut<'_>) -> Result<Option<rmw_service_info_t>> {
         let f = api::rmw_take_request(self.node.delegate())?;
-        take_flagged(&self.waker, || {
-            let mut info = rmw_service_info_t::default();
-            let mut taken = false;
-            check(
-                // SAFETY: a live delegate service; `msg` is an initialized, writable request
-                // message of this service's request type (MessageMut's contract).
-                unsafe { f(self.ptr, &mut info, msg.as_mut_ptr(), &mut taken) },
-                "rmw_take_request",
-            )?;
-            Ok(taken.then_some(info))
-        })
+        take_into(&self.waker, f, self.ptr, msg, "rmw_take_request")
     }
 
     /// Sends the response to a request taken from the delegate.
@@ -255,17 +270,7 @@ impl DdsClient {
     /// Takes a response into `msg` (the service's response type), with the delegate's ids.
     pub fn take_response(&self, msg: &mut MessageMut<'_>) -> Result<Option<rmw_service_info_t>> {
         let f = api::rmw_take_response(self.node.delegate())?;
-        take_flagged(&self.waker, || {
-            let mut info = rmw_service_info_t::default();
-            let mut taken = false;
-            check(
-                // SAFETY: a live delegate client; `msg` is an initialized, writable response
-                // message of this service's response type.
-                unsafe { f(self.ptr, &mut info, msg.as_mut_ptr(), &mut taken) },
-                "rmw_take_response",
-            )?;
-            Ok(taken.then_some(info))
-        })
+        take_into(&self.waker, f, self.ptr, msg, "rmw_take_response")
     }
 }
 
