@@ -190,6 +190,7 @@ rmw_export! {
             range: d.automatic_discovery_range,
             static_peers,
         };
+        super::limits::raise_fd_limit();
         let state = Arc::new(Context::new(domain_id, enclave, discovery)?);
         // SAFETY: zero-initialized target, valid source.
         let mut copied = unsafe { rmw_get_zero_initialized_init_options() };

@@ -11,6 +11,7 @@ pub mod event;
 pub mod forward;
 pub mod graph;
 pub mod init;
+mod limits;
 pub mod loan;
 pub mod node;
 pub mod publisher;
