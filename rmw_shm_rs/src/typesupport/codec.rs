@@ -9,17 +9,14 @@
 //!   count of UTF-16 code units and no terminating NUL;
 //! - bounds of bounded strings and sequences are enforced in both directions.
 
-use core::ffi::{c_char, c_void};
+use core::ffi::c_void;
 
-use super::plan::{CSequence, Elem, FieldOp, Plan, Prim, SeqAccess, Shape};
+use super::cpp;
+use super::plan::{CSequence, Elem, FieldOp, Plan, Prim, SeqAccess, Shape, StrRef, WStrRef};
 use crate::cdr::{CdrError, CdrReader, CdrWriter, SizeCounter};
-use crate::sys;
 
 #[cfg(not(target_endian = "little"))]
 compile_error!("the CDR codec bulk-copies primitives and supports little-endian hosts only");
-
-type CString = sys::rosidl_runtime_c__String;
-type CU16String = sys::rosidl_runtime_c__U16String;
 
 /// One way of visiting the fields of a message. [`walk`] drives it.
 pub(crate) trait Pass {
@@ -41,14 +38,14 @@ pub(crate) trait Pass {
     /// One string.
     ///
     /// # Safety
-    /// `s` points to an initialized `rosidl_runtime_c__String` (writable if `DECODES`).
-    unsafe fn string(&mut self, s: *mut CString, op: &FieldOp) -> Result<(), CdrError>;
+    /// `s` points to an initialized string of its flavour (writable if `DECODES`).
+    unsafe fn string(&mut self, s: StrRef, op: &FieldOp) -> Result<(), CdrError>;
 
     /// One wide string.
     ///
     /// # Safety
-    /// `s` points to an initialized `rosidl_runtime_c__U16String` (writable if `DECODES`).
-    unsafe fn wstring(&mut self, s: *mut CU16String, op: &FieldOp) -> Result<(), CdrError>;
+    /// `s` points to an initialized wide string of its flavour (writable if `DECODES`).
+    unsafe fn wstring(&mut self, s: WStrRef, op: &FieldOp) -> Result<(), CdrError>;
 
     /// A sequence count: encoders emit `current` and return it; the decoder reads the count,
     /// checks that `count * min_elem_wire` bytes remain, and returns it.
@@ -80,42 +77,126 @@ pub(crate) unsafe fn walk<P: Pass>(plan: &Plan, base: *mut u8, p: &mut P) -> Res
             Shape::Single => unsafe { elems(op, field, 1, p)? },
             // SAFETY: `field` holds `n` contiguous elements.
             Shape::Array(n) => unsafe { elems(op, field, *n, p)? },
-            Shape::Sequence {
-                bound,
-                access: SeqAccess::C { resize },
-            } => {
-                let seq = field.cast::<CSequence>();
-                // SAFETY: a C sequence struct lies at `field` (plan layout check).
-                let current = unsafe { (*seq).size };
-                let n = p.seq_len(current, op.min_elem_wire())?;
-                check_bound(op, n, *bound)?;
-                if n == 0 && !P::DECODES {
-                    continue;
-                }
-                // SAFETY: `resize` is the member's own resize_function for this sequence type;
-                // it finalizes the old elements and initializes `n` new ones.
-                if P::DECODES && n != current && !unsafe { resize(seq.cast::<c_void>(), n) } {
-                    return Err(CdrError::Allocation {
-                        field: op.name.to_string(),
-                    });
-                }
-                if n == 0 {
-                    continue;
-                }
-                // SAFETY: as above; read after a possible resize.
-                let data = unsafe { (*seq).data }.cast::<u8>();
-                if data.is_null() {
-                    return Err(CdrError::InvalidMessage {
-                        field: op.name.to_string(),
-                        reason: "sequence has a size but a null data pointer",
-                    });
-                }
-                // SAFETY: an initialized sequence's data holds `size` (== n) elements.
-                unsafe { elems(op, data, n, p)? };
+            Shape::Sequence { bound, access } => {
+                // SAFETY: the field holds a sequence of the plan's access kind.
+                unsafe { sequence(op, field, *bound, access, p)? }
             }
         }
     }
     Ok(())
+}
+
+/// Visits the sequence at `field`.
+///
+/// # Safety
+/// `field` points to an initialized sequence reached by `access` (writable if `P::DECODES`).
+unsafe fn sequence<P: Pass>(
+    op: &FieldOp,
+    field: *mut u8,
+    bound: Option<usize>,
+    access: &SeqAccess,
+    p: &mut P,
+) -> Result<(), CdrError> {
+    let alloc_err = || CdrError::Allocation {
+        field: op.name.to_string(),
+    };
+    let member = field.cast::<c_void>();
+    match access {
+        SeqAccess::C { resize } => {
+            let seq = field.cast::<CSequence>();
+            // SAFETY: a C sequence struct lies at `field` (plan layout check).
+            let current = unsafe { (*seq).size };
+            let n = p.seq_len(current, op.min_elem_wire())?;
+            check_bound(op, n, bound)?;
+            if n == 0 && !P::DECODES {
+                return Ok(());
+            }
+            // SAFETY: `resize` is the member's own resize_function for this sequence type;
+            // it finalizes the old elements and initializes `n` new ones.
+            if P::DECODES && n != current && !unsafe { resize(member, n) } {
+                return Err(alloc_err());
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            // SAFETY: as above; read after a possible resize.
+            let data = unsafe { (*seq).data }.cast::<u8>();
+            if data.is_null() {
+                return Err(CdrError::InvalidMessage {
+                    field: op.name.to_string(),
+                    reason: "sequence has a size but a null data pointer",
+                });
+            }
+            // SAFETY: an initialized sequence's data holds `size` (== n) elements.
+            unsafe { elems(op, data, n, p) }
+        }
+        SeqAccess::Cpp {
+            size,
+            get,
+            get_const,
+            resize,
+        } => {
+            // SAFETY: the member's own size_function on its std::vector / BoundedVector.
+            let current = unsafe { size(member) };
+            let n = p.seq_len(current, op.min_elem_wire())?;
+            check_bound(op, n, bound)?;
+            if P::DECODES && n != current {
+                // SAFETY: the member's own resize_function on its initialized member.
+                unsafe { cpp::resize(*resize, member, n, &op.name)? };
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            // SAFETY: the vector holds n >= 1 elements; element 0's address starts its
+            // contiguous storage (std::vector<T>, T != bool).
+            let data = unsafe {
+                if P::DECODES {
+                    get(member, 0)
+                } else {
+                    get_const(member, 0).cast_mut()
+                }
+            };
+            // SAFETY: `n` contiguous initialized elements at `data`.
+            unsafe { elems(op, data.cast(), n, p) }
+        }
+        SeqAccess::CppBool {
+            size,
+            fetch,
+            assign,
+            resize,
+        } => {
+            // SAFETY: the member's own size_function on its std::vector<bool>.
+            let current = unsafe { size(member) };
+            let n = p.seq_len(current, op.min_elem_wire())?;
+            check_bound(op, n, bound)?;
+            if P::DECODES && n != current {
+                // SAFETY: the member's own resize_function on its initialized member.
+                unsafe { cpp::resize(*resize, member, n, &op.name)? };
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            // Bit-packed: go through one byte per element. For the decoder `n` was checked
+            // against the remaining input (at least one byte per element).
+            let mut tmp = vec![0u8; n];
+            if !P::DECODES {
+                for (i, b) in tmp.iter_mut().enumerate() {
+                    // SAFETY: index < size; fetch writes one `bool` into `b`.
+                    unsafe { fetch(member, i, (b as *mut u8).cast()) };
+                }
+            }
+            // SAFETY: `tmp` holds `n` valid bools (0/1), writable.
+            unsafe { p.prims(tmp.as_mut_ptr(), n, Prim::Bool, op)? };
+            if P::DECODES {
+                for (i, &b) in tmp.iter().enumerate() {
+                    let v = b != 0;
+                    // SAFETY: index < size (resized above); `v` is a valid bool.
+                    unsafe { assign(member, i, (&v as *const bool).cast()) };
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Visits `n` contiguous elements of `op.elem` starting at `ptr`.
@@ -127,13 +208,25 @@ unsafe fn elems<P: Pass>(op: &FieldOp, ptr: *mut u8, n: usize, p: &mut P) -> Res
     match &op.elem {
         // SAFETY: forwarded contract.
         Elem::Prim(prim) => unsafe { p.prims(ptr, n, *prim, op) },
-        Elem::String => (0..n).try_for_each(|i| {
+        Elem::String(flavor) => (0..n).try_for_each(|i| {
             // SAFETY: element `i` of `n` strings.
-            unsafe { p.string(ptr.add(i * stride).cast::<CString>(), op) }
+            let e = unsafe { ptr.add(i * stride) };
+            let s = StrRef {
+                ptr: e.cast(),
+                flavor: *flavor,
+            };
+            // SAFETY: an initialized string of its flavour.
+            unsafe { p.string(s, op) }
         }),
-        Elem::WString => (0..n).try_for_each(|i| {
+        Elem::WString(flavor) => (0..n).try_for_each(|i| {
             // SAFETY: element `i` of `n` wide strings.
-            unsafe { p.wstring(ptr.add(i * stride).cast::<CU16String>(), op) }
+            let e = unsafe { ptr.add(i * stride) };
+            let s = WStrRef {
+                ptr: e.cast(),
+                flavor: *flavor,
+            };
+            // SAFETY: an initialized wide string of its flavour.
+            unsafe { p.wstring(s, op) }
         }),
         Elem::Message(t) => (0..n).try_for_each(|i| {
             // SAFETY: element `i` of `n` nested messages of type `t`, inline, no alignment.
@@ -181,17 +274,17 @@ impl Pass for SizePass {
         Ok(())
     }
 
-    unsafe fn string(&mut self, s: *mut CString, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn string(&mut self, s: StrRef, op: &FieldOp) -> Result<(), CdrError> {
         // SAFETY: initialized string per the contract.
-        let len = unsafe { (*s).size };
+        let len = unsafe { s.parts() }.1;
         check_bound(op, len, op.str_bound)?;
         self.0.add_string(len);
         Ok(())
     }
 
-    unsafe fn wstring(&mut self, s: *mut CU16String, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn wstring(&mut self, s: WStrRef, op: &FieldOp) -> Result<(), CdrError> {
         // SAFETY: initialized string per the contract.
-        let len = unsafe { (*s).size };
+        let len = unsafe { s.parts() }.1;
         check_bound(op, len, op.str_bound)?;
         self.0.add_u32();
         if len > 0 {
@@ -237,18 +330,18 @@ impl Pass for WritePass<'_> {
         }
     }
 
-    unsafe fn string(&mut self, s: *mut CString, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn string(&mut self, s: StrRef, op: &FieldOp) -> Result<(), CdrError> {
         // SAFETY: initialized string per the contract.
-        let (data, len) = unsafe { ((*s).data, (*s).size) };
+        let (data, len) = unsafe { s.parts() };
         check_bound(op, len, op.str_bound)?;
         // SAFETY: `data` holds `size` bytes.
-        let bytes = unsafe { chars(data.cast::<u8>(), len, op)? };
+        let bytes = unsafe { chars(data, len, op)? };
         self.0.write_string_bytes(bytes)
     }
 
-    unsafe fn wstring(&mut self, s: *mut CU16String, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn wstring(&mut self, s: WStrRef, op: &FieldOp) -> Result<(), CdrError> {
         // SAFETY: initialized string per the contract.
-        let (data, len) = unsafe { ((*s).data, (*s).size) };
+        let (data, len) = unsafe { s.parts() };
         check_bound(op, len, op.str_bound)?;
         // SAFETY: `data` holds `size` code units.
         let units = unsafe { chars(data, len, op)? };
@@ -318,16 +411,17 @@ impl Pass for ReadPass<'_> {
         Ok(())
     }
 
-    unsafe fn string(&mut self, s: *mut CString, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn string(&mut self, s: StrRef, op: &FieldOp) -> Result<(), CdrError> {
         let bytes = self.0.read_string_bytes()?;
         check_bound(op, bytes.len(), op.str_bound)?;
-        let src: *const c_char = if bytes.is_empty() {
-            c"".as_ptr()
+        let src: *const u8 = if bytes.is_empty() {
+            c"".as_ptr().cast()
         } else {
-            bytes.as_ptr().cast()
+            bytes.as_ptr()
         };
-        // SAFETY: `s` is an initialized, writable string; `src` holds `bytes.len()` bytes.
-        if !unsafe { sys::rosidl_runtime_c__String__assignn(s, src, bytes.len()) } {
+        // SAFETY: `s` is an initialized, writable string; `src` holds `bytes.len()` bytes of
+        // the input buffer.
+        if !unsafe { s.assign(src, bytes.len()) } {
             return Err(CdrError::Allocation {
                 field: op.name.to_string(),
             });
@@ -335,7 +429,7 @@ impl Pass for ReadPass<'_> {
         Ok(())
     }
 
-    unsafe fn wstring(&mut self, s: *mut CU16String, op: &FieldOp) -> Result<(), CdrError> {
+    unsafe fn wstring(&mut self, s: WStrRef, op: &FieldOp) -> Result<(), CdrError> {
         let n = self.0.read_count(4)?;
         check_bound(op, n, op.str_bound)?;
         // Bounded by the input: n * 4 <= remaining bytes.
@@ -349,7 +443,7 @@ impl Pass for ReadPass<'_> {
             units.as_ptr()
         };
         // SAFETY: `s` is an initialized, writable wide string; `src` holds `n` code units.
-        if !unsafe { sys::rosidl_runtime_c__U16String__assignn(s, src, n) } {
+        if !unsafe { s.assign(src, n) } {
             return Err(CdrError::Allocation {
                 field: op.name.to_string(),
             });

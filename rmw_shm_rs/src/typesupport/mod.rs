@@ -8,22 +8,28 @@
 //! [`MessageType::deserialize`]. Plans are cached for the process lifetime, keyed by the
 //! introspection `MessageMembers` pointer; nested types share plans.
 //!
-//! Flavours: only C messages (`rosidl_typesupport_introspection_c`) are implemented. A C++
-//! handle (`rosidl_typesupport_introspection_cpp`: `std::string`, `std::vector`) is recognized
-//! and rejected with [`TypeSupportError::UnsupportedFlavor`]; it will plug in as further
-//! `SeqAccess` / string variants of the same plan.
+//! Flavours: C messages (`rosidl_typesupport_introspection_c`, what rclpy hands over) and C++
+//! messages (`rosidl_typesupport_introspection_cpp`, what rclcpp hands over: `std::string`,
+//! `std::u16string`, `std::vector`, `std::vector<bool>`, `BoundedVector`, `std::array`). The
+//! flavour follows the handle passed: a `*_cpp` identifier (e.g. `rosidl_typesupport_cpp`)
+//! means C++ message memory. Both flavours share the plan and the traversal; C++ members are
+//! reached through the introspection function pointers and a small C++ shim (`cpp_shim.cpp`)
+//! for `std::string` / `std::u16string`.
 //!
 //! Type support libraries must stay loaded while their plans are used (rosidl libraries are
 //! never unloaded by rcl/rclpy).
 
 mod codec;
 mod copy;
+mod cpp;
 mod message;
 mod plan;
 mod registry;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cpp;
 #[cfg(test)]
 mod tests_real;
 
@@ -45,7 +51,7 @@ pub use registry::{message_type, service_type};
 
 /// Identifier of the C introspection type support (`rosidl_typesupport_introspection_c`).
 pub const INTROSPECTION_C: &core::ffi::CStr = c"rosidl_typesupport_introspection_c";
-/// Identifier of the C++ introspection type support (not supported yet).
+/// Identifier of the C++ introspection type support (`rosidl_typesupport_introspection_cpp`).
 pub const INTROSPECTION_CPP: &core::ffi::CStr = c"rosidl_typesupport_introspection_cpp";
 
 /// Errors of resolving a type support handle and building its plan.
@@ -54,18 +60,17 @@ pub enum TypeSupportError {
     /// A null type support handle was passed.
     #[error("type support handle is null")]
     NullHandle,
-    /// The handle does not lead to C introspection type support (its `func` found no
-    /// `rosidl_typesupport_introspection_c` handle).
-    #[error(
-        "unknown type support `{identifier}`: no rosidl_typesupport_introspection_c handle for it"
-    )]
+    /// The handle does not lead to introspection type support of its flavour (its `func`
+    /// found no `rosidl_typesupport_introspection_c` handle, or for a `*_cpp` handle no
+    /// `rosidl_typesupport_introspection_cpp` one).
+    #[error("unknown type support `{identifier}`: no introspection (C or C++) handle for it")]
     UnknownTypeSupport {
         /// `typesupport_identifier` of the handle passed.
         identifier: String,
     },
-    /// The handle is (or only leads to) C++ introspection type support, which is not
-    /// implemented yet.
-    #[error("type support flavour `{identifier}` is not supported yet (only rosidl_typesupport_introspection_c)")]
+    /// The handle leads to an introspection flavour this codec does not implement (no
+    /// current resolution path returns it: both C and C++ introspection are implemented).
+    #[error("type support flavour `{identifier}` is not supported")]
     UnsupportedFlavor {
         /// The introspection identifier found.
         identifier: String,
@@ -94,13 +99,21 @@ pub enum TypeSupportError {
 type InitFn = unsafe extern "C" fn(*mut c_void, sys::rosidl_runtime_c__message_initialization);
 type FiniFn = unsafe extern "C" fn(*mut c_void);
 
+/// A message's `init_function` in its flavour's signature.
+#[derive(Clone, Copy)]
+enum Init {
+    C(InitFn),
+    /// Called through the shim so that a C++ exception (`std::bad_alloc`) is caught.
+    Cpp(cpp::CppInitFn),
+}
+
 /// A ROS message type with its CDR codec. Obtained from [`message_type`]; shared (`Arc`) and
 /// immutable, so it can be used from any thread.
 pub struct MessageType {
     name: String,
     hash: Option<String>,
     plan: Plan,
-    init: Option<InitFn>,
+    init: Option<Init>,
     fini: Option<FiniFn>,
 }
 
@@ -296,22 +309,31 @@ impl MessageType {
         Ok(unsafe { self.serialize_to_vec(raw.as_ptr().cast()) }?)
     }
 
-    /// Initializes the C message at `msg` (all defaults) with the type's `init_function`.
-    /// Returns false when the type support has no init function.
+    /// Initializes the message at `msg` (all defaults) with the type's `init_function` (for a
+    /// C++ type its constructor). Returns false when the type support has no init function, or
+    /// when a C++ constructor threw (nothing is left to finalize then).
     ///
     /// # Safety
     /// `msg` points to [`c_size`](Self::c_size) writable bytes, suitably aligned (8), not holding
     /// an initialized message (it would leak).
     pub unsafe fn init_message(&self, msg: *mut c_void) -> bool {
-        let Some(init) = self.init else { return false };
-        // SAFETY: forwarded contract; init_function writes size_of_ bytes.
-        unsafe {
-            init(
-                msg,
-                sys::rosidl_runtime_c__message_initialization_ROSIDL_RUNTIME_C_MSG_INIT_ALL,
-            )
-        };
-        true
+        match self.init {
+            None => false,
+            Some(Init::C(init)) => {
+                // SAFETY: forwarded contract; init_function writes size_of_ bytes.
+                unsafe {
+                    init(
+                        msg,
+                        sys::rosidl_runtime_c__message_initialization_ROSIDL_RUNTIME_C_MSG_INIT_ALL,
+                    )
+                };
+                true
+            }
+            // SAFETY: forwarded contract; the C++ init_function constructs the message in
+            // place (placement new) in size_of_ bytes; a throw is caught by the shim (and
+            // leaves no constructed message).
+            Some(Init::Cpp(init)) => unsafe { cpp::rmw_shm_rs_cpp_call_init(init, msg) },
+        }
     }
 
     /// Finalizes the C message at `msg` (frees what it owns) with the type's `fini_function`.

@@ -5,8 +5,9 @@ use core::ffi::{c_char, CStr};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
-use super::plan::{build_plan, c_str};
-use super::{MessageType, ServiceType, TypeSupportError, INTROSPECTION_C, INTROSPECTION_CPP};
+use super::cpp::CppMessageMembers;
+use super::plan::{build_plan, c_str, Flavor};
+use super::{Init, MessageType, ServiceType, TypeSupportError, INTROSPECTION_C, INTROSPECTION_CPP};
 use crate::sys;
 
 type MsgTs = sys::rosidl_message_type_support_t;
@@ -49,8 +50,19 @@ fn introspection_c_identifier() -> *const c_char {
     unsafe { sys::rosidl_typesupport_introspection_c__identifier }
 }
 
-/// Resolves a handle to its C introspection handle through `func`, the
-/// `get_message_typesupport_handle` dispatch of the handle's library.
+/// True for identifiers of type supports over C++ message memory (`rosidl_typesupport_cpp`,
+/// `rosidl_typesupport_introspection_cpp`, `rosidl_typesupport_fastrtps_cpp`, ...).
+///
+/// # Safety
+/// `id` is null or a NUL-terminated string.
+unsafe fn is_cpp_id(id: *const c_char) -> bool {
+    // SAFETY: non-null and NUL-terminated per the contract.
+    !id.is_null() && unsafe { CStr::from_ptr(id) }.to_bytes().ends_with(b"_cpp")
+}
+
+/// Resolves a handle to its introspection handle of the same flavour through `func`, the
+/// `get_message_typesupport_handle` dispatch of the handle's library: the flavour is fixed by
+/// the handle passed (a `*_cpp` identifier means C++ message memory), never switched.
 ///
 /// # Safety
 /// `id` and `func` come from a valid type support handle `ts`.
@@ -58,38 +70,35 @@ unsafe fn resolve<T>(
     ts: *const T,
     id: *const c_char,
     func: Option<unsafe extern "C" fn(*const T, *const c_char) -> *const T>,
-) -> Result<*const T, TypeSupportError> {
+) -> Result<(*const T, Flavor), TypeSupportError> {
     // SAFETY: identifiers are NUL-terminated static strings.
     if unsafe { id_is(id, INTROSPECTION_C) } {
-        return Ok(ts);
+        return Ok((ts, Flavor::C));
     }
-    let unsupported = || TypeSupportError::UnsupportedFlavor {
-        identifier: INTROSPECTION_CPP.to_string_lossy().into_owned(),
-    };
     // SAFETY: as above.
     if unsafe { id_is(id, INTROSPECTION_CPP) } {
-        return Err(unsupported());
+        return Ok((ts, Flavor::Cpp));
     }
     let unknown = || TypeSupportError::UnknownTypeSupport {
         // SAFETY: as above.
         identifier: unsafe { c_str(id) },
     };
     let func = func.ok_or_else(unknown)?;
-    // SAFETY: `func` is the handle's own dispatch function; it returns null or a handle.
-    let found = unsafe { func(ts, introspection_c_identifier()) };
-    if !found.is_null() {
-        return Ok(found);
-    }
     // SAFETY: as above.
-    let cpp = unsafe { func(ts, INTROSPECTION_CPP.as_ptr()) };
-    // The failed lookups set an rcutils error message; it is not ours to report.
+    let (want, flavor) = if unsafe { is_cpp_id(id) } {
+        (INTROSPECTION_CPP.as_ptr(), Flavor::Cpp)
+    } else {
+        (introspection_c_identifier(), Flavor::C)
+    };
+    // SAFETY: `func` is the handle's own dispatch function; it returns null or a handle.
+    let found = unsafe { func(ts, want) };
+    if !found.is_null() {
+        return Ok((found, flavor));
+    }
+    // The failed lookup set an rcutils error message; it is not ours to report.
     // SAFETY: resets the calling thread's rcutils error state; always safe to call.
     unsafe { sys::rcutils_reset_error() };
-    Err(if cpp.is_null() {
-        unknown()
-    } else {
-        unsupported()
-    })
+    Err(unknown())
 }
 
 fn ros_name(namespace: &str, name: &str) -> String {
@@ -124,14 +133,16 @@ unsafe fn type_hash(ts: *const MsgTs) -> Option<String> {
     Some(s)
 }
 
-/// Returns the cached type of the introspection C `members`, building it (and its nested types)
-/// if needed. `hash_ts` (nullable) is the handle whose type hash to report.
+/// Returns the cached type of the introspection `members` of `flavor`, building it (and its
+/// nested types) if needed. `hash_ts` (nullable) is the handle whose type hash to report.
 ///
 /// # Safety
-/// `members` is null or valid static `MessageMembers`; `hash_ts` is null or a valid handle.
+/// `members` is null or valid static `MessageMembers` of `flavor` (the C++ struct has the C
+/// layout, see `cpp.rs`); `hash_ts` is null or a valid handle.
 unsafe fn get_or_build(
     cache: &mut Cache,
     members: *const MsgMembers,
+    flavor: Flavor,
     hash_ts: *const MsgTs,
 ) -> Result<Arc<MessageType>, TypeSupportError> {
     if members.is_null() {
@@ -144,12 +155,18 @@ unsafe fn get_or_build(
         // SAFETY: nested member handles are valid static handles of the same library family.
         let (id, func) = unsafe { ((*ts).typesupport_identifier, (*ts).func) };
         // SAFETY: as above.
-        let nested_intro = unsafe { resolve(ts, id, func)? };
-        // SAFETY: `resolve` returned a C introspection handle.
-        unsafe { get_or_build_handle(cache, nested_intro) }
+        let (nested_intro, nested_flavor) = unsafe { resolve(ts, id, func)? };
+        if nested_flavor != flavor {
+            return Err(TypeSupportError::InvalidMember {
+                field: String::new(),
+                reason: "nested message type support of another flavour",
+            });
+        }
+        // SAFETY: `resolve` returned an introspection handle of `flavor`.
+        unsafe { get_or_build_handle(cache, nested_intro, flavor) }
     };
     // SAFETY: introspection data of a valid handle is static and consistent.
-    let plan = unsafe { build_plan(members, &mut nested)? };
+    let plan = unsafe { build_plan(members, flavor, &mut nested)? };
     // SAFETY: `members` is valid static data.
     let mm = unsafe { &*members };
     let hash = if hash_ts.is_null() {
@@ -163,7 +180,15 @@ unsafe fn get_or_build(
         name: unsafe { ros_name(&c_str(mm.message_namespace_), &c_str(mm.message_name_)) },
         hash,
         plan,
-        init: mm.init_function,
+        init: match flavor {
+            Flavor::C => mm.init_function.map(Init::C),
+            Flavor::Cpp => {
+                let cpp = members.cast::<CppMessageMembers>();
+                // SAFETY: C++ MessageMembers (per the contract) read through their own
+                // declaration (the same layout, cpp.rs) for the C++ init signature.
+                unsafe { (*cpp).init_function }.map(Init::Cpp)
+            }
+        },
         fini: mm.fini_function,
     });
     // A type built without a handle (no hash) is not cached, so that a later lookup through
@@ -174,30 +199,33 @@ unsafe fn get_or_build(
     Ok(t)
 }
 
-/// [`get_or_build`] for a C introspection handle (its data is the `MessageMembers`).
+/// [`get_or_build`] for an introspection handle (its data is the `MessageMembers`).
 ///
 /// # Safety
-/// `intro` is a valid `rosidl_typesupport_introspection_c` message handle.
+/// `intro` is a valid introspection message handle of `flavor`.
 unsafe fn get_or_build_handle(
     cache: &mut Cache,
     intro: *const MsgTs,
+    flavor: Flavor,
 ) -> Result<Arc<MessageType>, TypeSupportError> {
     // SAFETY: valid handle per the contract.
     let members = unsafe { (*intro).data }.cast::<MsgMembers>();
-    // SAFETY: a C introspection handle's data is null or its static MessageMembers.
-    unsafe { get_or_build(cache, members, intro) }
+    // SAFETY: an introspection handle's data is null or its static MessageMembers.
+    unsafe { get_or_build(cache, members, flavor, intro) }
 }
 
 /// Returns the cached [`MessageType`] of any message type support handle.
 ///
-/// The handle is resolved to its `rosidl_typesupport_introspection_c` handle through its
-/// `func` (`get_message_typesupport_handle` semantics; this may load
-/// `lib<pkg>__rosidl_typesupport_introspection_c.so` the first time). The plan is built once
+/// The handle is resolved to its introspection handle through its `func`
+/// (`get_message_typesupport_handle` semantics; this may load
+/// `lib<pkg>__rosidl_typesupport_introspection_c.so` the first time): a `*_cpp` handle (e.g.
+/// `rosidl_typesupport_cpp`, what rclcpp passes) to `rosidl_typesupport_introspection_cpp` and
+/// C++ message memory, any other to `rosidl_typesupport_introspection_c`. The plan is built once
 /// per type and shared by every caller and by types that nest it. Thread-safe.
 ///
 /// # Errors
-/// [`TypeSupportError::NullHandle`]; [`TypeSupportError::UnsupportedFlavor`] for C++ type
-/// support; [`TypeSupportError::UnknownTypeSupport`] when no C introspection is reachable;
+/// [`TypeSupportError::NullHandle`]; [`TypeSupportError::UnknownTypeSupport`] when no
+/// introspection of the handle's flavour is reachable;
 /// the plan-building errors for inconsistent introspection data.
 ///
 /// # Safety
@@ -211,10 +239,10 @@ pub unsafe fn message_type(ts: *const MsgTs) -> Result<Arc<MessageType>, TypeSup
     }
     // Resolve outside the lock: `func` may dlopen a library.
     // SAFETY: valid handle per the contract.
-    let intro = unsafe { resolve(ts, (*ts).typesupport_identifier, (*ts).func)? };
+    let (intro, flavor) = unsafe { resolve(ts, (*ts).typesupport_identifier, (*ts).func)? };
     let mut c = cache();
-    // SAFETY: `resolve` returned a C introspection handle.
-    let t = unsafe { get_or_build_handle(&mut c, intro)? };
+    // SAFETY: `resolve` returned an introspection handle of `flavor`.
+    let t = unsafe { get_or_build_handle(&mut c, intro, flavor)? };
     c.by_handle.insert(ts as usize, Arc::clone(&t));
     Ok(t)
 }
@@ -236,8 +264,9 @@ pub unsafe fn service_type(ts: *const SrvTs) -> Result<Arc<ServiceType>, TypeSup
         return Ok(Arc::clone(t));
     }
     // SAFETY: valid handle per the contract.
-    let intro = unsafe { resolve(ts, (*ts).typesupport_identifier, (*ts).func)? };
-    // SAFETY: a C introspection service handle's data is its ServiceMembers.
+    let (intro, flavor) = unsafe { resolve(ts, (*ts).typesupport_identifier, (*ts).func)? };
+    // SAFETY: an introspection service handle's data is its ServiceMembers (the C++
+    // `ServiceMembers` declares the same pointer fields in the same order).
     let members = unsafe { (*intro).data }.cast::<SrvMembers>();
     if members.is_null() {
         return Err(TypeSupportError::NullMembers);
@@ -255,12 +284,12 @@ pub unsafe fn service_type(ts: *const SrvTs) -> Result<Arc<ServiceType>, TypeSup
             // SAFETY: a valid message handle of the service's library family.
             let (id, func) = unsafe { ((*handle).typesupport_identifier, (*handle).func) };
             // SAFETY: as above.
-            let h = unsafe { resolve(handle, id, func)? };
-            // SAFETY: C introspection handle.
-            return unsafe { get_or_build_handle(&mut c, h) };
+            let (h, f) = unsafe { resolve(handle, id, func)? };
+            // SAFETY: an introspection handle of flavour `f`.
+            return unsafe { get_or_build_handle(&mut c, h, f) };
         }
-        // SAFETY: null or the service's static MessageMembers.
-        unsafe { get_or_build(&mut c, mm, core::ptr::null()) }
+        // SAFETY: null or the service's static MessageMembers of its flavour.
+        unsafe { get_or_build(&mut c, mm, flavor, core::ptr::null()) }
     };
     // SAFETY: fields of a valid handle.
     let (req_ts, resp_ts) =

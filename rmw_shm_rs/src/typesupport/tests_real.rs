@@ -252,7 +252,7 @@ fn image_4mib() {
 }
 
 /// The bytes of testdata/<name>.bin.
-fn fixture(name: &str) -> &'static [u8] {
+pub(super) fn fixture(name: &str) -> &'static [u8] {
     macro_rules! files {
         ($($f:literal),*) => {
             match name {
