@@ -3,8 +3,13 @@
 //!
 //! The ROS prefix is, in order: `RMW_SHM_RS_ROS_PREFIX`, the first entry of `AMENT_PREFIX_PATH`
 //! that has `include/rmw/rmw/rmw.h`, or a single `/opt/ros/<distro>`. The distribution is read
-//! from the headers themselves (Kilted's introspection `MessageMember` has `is_key_`), so one
-//! source tree builds against Jazzy and Kilted.
+//! from the headers themselves, so one source tree builds against Jazzy and Kilted:
+//! - `cfg(ros_kilted)`: rmw 7.8 or later (Kilted: `rmw/enclave.h`; Jazzy's rmw 7.3 has
+//!   `rmw/localhost.h` and `rmw_init_options_t::localhost_only` instead, and orders
+//!   `rmw_event_type_t` differently). Distro-level differences, e.g. which test types exist.
+//! - `cfg(ros_introspection_keys)`: the introspection `MessageMember` has `is_key_` and
+//!   `MessageMembers` has `has_any_key_member_`. Kilted, and also Jazzy's rosidl 4.6 (the wheels
+//!   of Jazzy have it too), so this is not the distro.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -48,6 +53,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=RMW_SHM_RS_ROS_PREFIX");
     println!("cargo:rerun-if-env-changed=AMENT_PREFIX_PATH");
     println!("cargo::rustc-check-cfg=cfg(ros_kilted)");
+    println!("cargo::rustc-check-cfg=cfg(ros_introspection_keys)");
 
     let prefix = find_ros_prefix();
     let include = prefix.join("include");
@@ -56,13 +62,18 @@ fn main() {
     let introspection = include.join(
         "rosidl_typesupport_introspection_c/rosidl_typesupport_introspection_c/message_introspection.h",
     );
-    let kilted = std::fs::read_to_string(&introspection)
+    let keys = std::fs::read_to_string(&introspection)
         .map(|s| s.contains("is_key_"))
         .unwrap_or(false);
-    if kilted {
-        println!("cargo:rustc-cfg=ros_kilted");
+    if keys {
+        println!("cargo:rustc-cfg=ros_introspection_keys");
     }
     println!("cargo:rerun-if-changed={}", introspection.display());
+    let enclave = include.join("rmw/rmw/enclave.h");
+    if enclave.is_file() {
+        println!("cargo:rustc-cfg=ros_kilted");
+    }
+    println!("cargo:rerun-if-changed={}", enclave.display());
 
     let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
@@ -115,4 +126,21 @@ fn main() {
         "cargo:rustc-env=RMW_SHM_RS_ROS_PREFIX_AT_BUILD={}",
         prefix.display()
     );
+
+    // --- C++ message accessor shim (src/typesupport/cpp_shim.cpp; owned by typesupport) ---
+    {
+        let shim = "src/typesupport/cpp_shim.cpp";
+        println!("cargo:rerun-if-changed={shim}");
+        let inc = find_ros_prefix().join("include");
+        cc::Build::new()
+            .cpp(true)
+            .file(shim)
+            .include(inc.join("rosidl_runtime_cpp"))
+            .include(inc.join("rosidl_runtime_c"))
+            .include(inc.join("rosidl_typesupport_interface"))
+            .flag_if_supported("-std=c++17")
+            .warnings(true)
+            .compile("rmw_shm_rs_cpp_shim");
+    }
+    // --- end of the C++ shim block ---
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Sets up everything rmw_shm_rs needs on this machine, builds the library and writes a sourceable
-# environment file (target/rmw_shm_rs.env). Idempotent: a second run only rebuilds what changed.
+# environment file (target/rmw_shm_rs.env; target/rmw_shm_rs-<distro>.env for a distro other than
+# Kilted). Idempotent: a second run only rebuilds what changed.
+#
+# Distro: RMW_SHM_RS_DISTRO=kilted|jazzy (default: ROS_DISTRO of a sourced install, else kilted).
+# Each distro has its own venv, cargo target dir (target/ for Kilted, target/<distro>/ otherwise:
+# the bindings differ, so the builds must not share one) and env file, so both can coexist.
 #
 # Two modes:
 #   ros   - a standard ROS 2 install is sourced (ROS_DISTRO set and a prefix in AMENT_PREFIX_PATH has
 #           lib/librmw_implementation.so). It is used as it is: no venv, no LD_PRELOAD, nothing in it
 #           is modified. RMW_IMPLEMENTATION=rmw_shm_rs selects the library at run time.
-#   pypi  - otherwise: a venv with the ROS 2 Kilted wheels from PyPI is created (or reused) at
-#           ${RMW_SHM_RS_VENV:-$HOME/.cache/rmw_shm_rs/venv-kilted}. Those wheels link rmw_fastrtps_cpp
+#   pypi  - otherwise: a venv with the ROS 2 <distro> wheels from PyPI is created (or reused) at
+#           ${RMW_SHM_RS_VENV:-$HOME/.cache/rmw_shm_rs/venv-<distro>}. Those wheels link rmw_fastrtps_cpp
 #           directly, so the env file preloads librmw_shm_rs.so (LD_PRELOAD).
 #
 # Environment knobs: RMW_SHM_RS_VENV (venv path), RMW_SHM_RS_ROS_PREFIX (ROS prefix for the build),
@@ -15,21 +20,53 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ENV_FILE="$REPO/target/rmw_shm_rs.env"
-LIB="$REPO/target/release/librmw_shm_rs.so"
 VERBOSE="${RMW_SHM_RS_BOOTSTRAP_VERBOSE:-0}"
 
-# Kilted wheels, pinned to the versions the project is tested with.
-PIP_REQUIREMENTS=(
-  "ros-rclpy==9.1.2"
-  "ros-std-msgs==5.5.1"
-  "ros-test-msgs==2.3.0"
-  "ros-sensor-msgs==5.5.1"
-  "ros-geometry-msgs==5.5.1"
-  "ros-rmw-fastrtps-cpp==9.3.3"
-  "ros-wheels-bootstrapper==0.1.2"
-  "pytest>=8,<10"
-)
+DISTRO="${RMW_SHM_RS_DISTRO:-}"
+if [ -z "$DISTRO" ]; then
+  if [ -n "${ROS_DISTRO:-}" ] && [ -n "${AMENT_PREFIX_PATH:-}" ]; then DISTRO="$ROS_DISTRO"; else DISTRO=kilted; fi
+fi
+# Kilted keeps the historical paths (target/, target/rmw_shm_rs.env); other distros get their own.
+if [ "$DISTRO" = kilted ]; then
+  TARGET_DIR="$REPO/target"
+  ENV_FILE="$REPO/target/rmw_shm_rs.env"
+else
+  TARGET_DIR="$REPO/target/$DISTRO"
+  ENV_FILE="$REPO/target/rmw_shm_rs-$DISTRO.env"
+fi
+LIB="$TARGET_DIR/release/librmw_shm_rs.so"
+
+# The wheels, pinned to the versions the project is tested with.
+case "$DISTRO" in
+  kilted)
+    PIP_REQUIREMENTS=(
+      "ros-rclpy==9.1.2"
+      "ros-std-msgs==5.5.1"
+      "ros-test-msgs==2.3.0"
+      "ros-sensor-msgs==5.5.1"
+      "ros-geometry-msgs==5.5.1"
+      "ros-rmw-fastrtps-cpp==9.3.3"
+      "ros-wheels-bootstrapper==0.1.2"
+      "pytest>=8,<10"
+    )
+    ;;
+  jazzy)
+    # Meta packages that pin ros-rclpy 7.1.6, ros-rcl 9.2.8, ros-rmw 7.3.2, ...
+    PIP_REQUIREMENTS=(
+      "ros-jazzy-rclpy==7.1.6"
+      "ros-jazzy-std-msgs==5.3.6"
+      "ros-jazzy-test-msgs==2.0.3"
+      "ros-jazzy-sensor-msgs==5.3.6"
+      "ros-jazzy-geometry-msgs==5.3.6"
+      "ros-jazzy-rmw-fastrtps-cpp==8.4.3"
+      "ros-wheels-bootstrapper==0.1.2"
+      "pytest>=8,<10"
+    )
+    ;;
+  *)
+    PIP_REQUIREMENTS=()
+    ;;
+esac
 
 step() { printf '==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -83,8 +120,9 @@ fi
 if [ "$MODE" = ros ]; then
   step "Using the sourced ROS 2 $ROS_DISTRO at $ROS_PREFIX (runtime RMW selection, no preload)"
 else
-  VENV="${RMW_SHM_RS_VENV:-$HOME/.cache/rmw_shm_rs/venv-kilted}"
-  step "No sourced ROS 2 with runtime RMW selection: using the PyPI Kilted wheels in $VENV"
+  [ "${#PIP_REQUIREMENTS[@]}" -gt 0 ] || die "RMW_SHM_RS_DISTRO=$DISTRO: only kilted and jazzy have PyPI wheels"
+  VENV="${RMW_SHM_RS_VENV:-$HOME/.cache/rmw_shm_rs/venv-$DISTRO}"
+  step "No sourced ROS 2 with runtime RMW selection: using the PyPI $DISTRO wheels in $VENV"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -120,7 +158,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 3. The Python venv with the Kilted wheels (pypi mode only).
+# 3. The Python venv with the wheels (pypi mode only).
 # ---------------------------------------------------------------------------------------------
 if [ "$MODE" = pypi ]; then
   PY="$VENV/bin/python"
@@ -134,7 +172,7 @@ if [ "$MODE" = pypi ]; then
   if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$want" ]; then
     info "venv packages up to date ($MARKER)"
   else
-    step "Installing the ROS 2 Kilted wheels and pytest into the venv (pip, about 10-30 s)"
+    step "Installing the ROS 2 $DISTRO wheels and pytest into the venv (pip, about 10-30 s)"
     # The bootstrapper .pth re-executes python; the guard keeps pip a single process.
     run_quiet env _ROS_WHEELS_BOOTSTRAP_COMPLETE=1 "$PY" -m pip install -q --disable-pip-version-check \
       "${PIP_REQUIREMENTS[@]}"
@@ -159,13 +197,14 @@ fi
 # ---------------------------------------------------------------------------------------------
 BUILD_PREFIX="${RMW_SHM_RS_ROS_PREFIX:-$ROS_PREFIX}"
 if [ "${RMW_SHM_RS_SKIP_BUILD:-0}" != 1 ]; then
-  step "Building librmw_shm_rs.so (cargo build --release, against $BUILD_PREFIX)"
+  step "Building librmw_shm_rs.so (cargo build --release, against $BUILD_PREFIX, into $TARGET_DIR)"
   start=$(date +%s)
   (
     cd "$REPO"
     # The same values the env file sets, so that later cargo runs (scripts/test.sh) with the env
     # file sourced do not re-run build.rs.
     export RMW_SHM_RS_ROS_PREFIX="$BUILD_PREFIX"
+    export CARGO_TARGET_DIR="$TARGET_DIR"
     if [ "$MODE" = pypi ]; then
       export AMENT_PREFIX_PATH="$VENV"
     fi
@@ -188,6 +227,9 @@ tmp="$ENV_FILE.tmp.$$"
 {
   echo "# Generated by scripts/bootstrap.sh ($(date -u +%Y-%m-%dT%H:%M:%SZ)); source it: . $ENV_FILE"
   echo "export RMW_SHM_RS_MODE=$MODE"
+  echo "export RMW_SHM_RS_DISTRO=$DISTRO"
+  echo "# The cargo target dir of this distro's build (set CARGO_TARGET_DIR to it for cargo runs)."
+  echo "export RMW_SHM_RS_TARGET_DIR='$TARGET_DIR'"
   echo "export RMW_SHM_RS_LIB='$LIB'"
   echo "export RMW_SHM_RS_PYTHON='$PY'"
   echo "export RMW_IMPLEMENTATION=rmw_shm_rs"
@@ -206,7 +248,7 @@ tmp="$ENV_FILE.tmp.$$"
     echo "export LD_PRELOAD='$LIB'\${LD_PRELOAD:+:\$LD_PRELOAD}"
   else
     echo "# rmw_implementation dlopens librmw_shm_rs.so from the library path."
-    echo "export LD_LIBRARY_PATH='$REPO/target/release'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+    echo "export LD_LIBRARY_PATH='$TARGET_DIR/release'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
   fi
 } >"$tmp"
 mv "$tmp" "$ENV_FILE"
@@ -215,4 +257,4 @@ if [ -f "$LIB" ]; then
   n=$( (nm -D --defined-only "$LIB" 2>/dev/null || true) | awk '$3 ~ /^rmw_/ {print $3}' | sort -u | wc -l)
   info "librmw_shm_rs.so exports $n rmw_* functions"
 fi
-step "Ready: source $ENV_FILE (mode: $MODE)"
+step "Ready: source $ENV_FILE (mode: $MODE, distro: $DISTRO)"

@@ -170,6 +170,7 @@ impl DdsContext {
         if node.is_null() {
             check(crate::error::RET_ERROR, "rmw_create_node")?;
         }
+        exit_guard();
         let node = Arc::new(DdsNode {
             context: self.clone(),
             node,
@@ -213,8 +214,30 @@ impl DdsContext {
     }
 }
 
+/// Set at process exit by an `atexit` handler registered after the first delegate node exists,
+/// so that it runs before Fast DDS's static destructors. A delegate node or context dropped after
+/// that (by the graph watcher, which can hold the last reference while the process exits) is
+/// leaked instead of destroyed through a half torn-down Fast DDS (Jazzy's Fast DDS 2.14 aborts
+/// with a double free in `DomainParticipantFactory::get_instance`).
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn mark_exiting() {
+    EXITING.store(true, Ordering::SeqCst);
+}
+
+fn exit_guard() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a handler that only stores to an atomic.
+    ONCE.call_once(|| unsafe {
+        libc::atexit(mark_exiting);
+    });
+}
+
 impl Drop for DdsContext {
     fn drop(&mut self) {
+        if EXITING.load(Ordering::SeqCst) {
+            return;
+        }
         let d = self.delegate;
         // SAFETY: the context and options initialized in `new`, each finalized once.
         unsafe {
@@ -260,6 +283,9 @@ impl DdsNode {
 
 impl Drop for DdsNode {
     fn drop(&mut self) {
+        if EXITING.load(Ordering::SeqCst) {
+            return;
+        }
         // SAFETY: created by the delegate's rmw_create_node; endpoints hold an Arc of the node,
         // so none is left.
         unsafe {
