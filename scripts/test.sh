@@ -14,11 +14,20 @@ t0=$(date +%s)
 
 "$REPO/scripts/bootstrap.sh" || { echo "test.sh: bootstrap failed" >&2; exit 1; }
 
-# shellcheck disable=SC1091
-. "$REPO/target/rmw_shm_rs.env"
+# The same distro choice as bootstrap.sh: RMW_SHM_RS_DISTRO, else a sourced ROS_DISTRO, else kilted.
+distro="${RMW_SHM_RS_DISTRO:-}"
+if [ -z "$distro" ]; then
+  if [ -n "${ROS_DISTRO:-}" ] && [ -n "${AMENT_PREFIX_PATH:-}" ]; then distro="$ROS_DISTRO"; else distro=kilted; fi
+fi
+if [ "$distro" = kilted ]; then env_file="$REPO/target/rmw_shm_rs.env"; else env_file="$REPO/target/rmw_shm_rs-$distro.env"; fi
+# shellcheck disable=SC1090
+. "$env_file"
 # The preload is for ROS processes only (the pytest fixtures add it to the nodes they start).
 unset LD_PRELOAD
-export RMW_SHM_RS_ENV_FILE="$REPO/target/rmw_shm_rs.env"
+export RMW_SHM_RS_ENV_FILE="$env_file"
+# Each distro builds in its own target dir (the bindings differ).
+export CARGO_TARGET_DIR="$RMW_SHM_RS_TARGET_DIR"
+echo "==> Testing on ROS 2 $distro ($env_file)"
 
 results=()
 failed=0
@@ -47,6 +56,11 @@ fi
 step "pytest test/" 1500 "$RMW_SHM_RS_PYTHON" -m pytest "$REPO/test" -p no:cacheprovider -ra \
   --durations=5 "$@"
 if [ "${RMW_SHM_RS_SKIP_RUST:-0}" != 1 ]; then
+  # colcon build + colcon test in target/colcon_ws (issue 6), on the default distro; before the
+  # counters step, which rebuilds target/release with the counters compiled in.
+  if [ "$distro" = kilted ]; then
+    step "colcon build + colcon test (scripts/colcon.sh)" 900 "$REPO/scripts/colcon.sh"
+  fi
   # Copy and serialization counters (zero-copy claims); last, because it rebuilds the library with
   # the counters compiled in (the next bootstrap rebuilds the ordinary one).
   step "cargo test --release --features counters (copy counters)" 1500 \
@@ -55,7 +69,7 @@ if [ "${RMW_SHM_RS_SKIP_RUST:-0}" != 1 ]; then
 fi
 
 echo
-echo "==> Summary ($(( $(date +%s) - t0 )) s in all)"
+echo "==> Summary, $distro ($(( $(date +%s) - t0 )) s in all)"
 printf '    %s\n' "${results[@]}"
 n_ok=0
 n_failed=0
