@@ -152,11 +152,12 @@ impl Client {
     /// Whether a server of the same service name and type exists; when true, a request sent
     /// now reaches it.
     pub fn server_is_available(&self) -> bool {
+        // This host's servers count through shared memory only: a killed one's DDS endpoints
+        // outlive it until its participant lease ends.
         self.shm.server_available()
-            || self
-                .remote
-                .as_ref()
-                .is_some_and(|r| r.server_is_available())
+            || self.remote.as_ref().is_some_and(|r| {
+                r.remote_server_available(&self.node.context.graph().dds_prefixes())
+            })
     }
 
     /// Number of requests waiting for a response.

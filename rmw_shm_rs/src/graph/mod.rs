@@ -104,11 +104,15 @@ impl Shared {
     }
 
     /// Recomputes the DDS prefixes of this host's delegates.
+    /// Prefixes are kept after their process leaves: DDS keeps a killed process's endpoints
+    /// until its participant lease runs out (seconds), and they must not count as another
+    /// host's meanwhile.
     fn refresh_prefixes(&self) {
-        let now = self.view().remote_prefixes();
+        let seen = self.view().remote_prefixes();
         let mut p = self.dds_prefixes.write().unwrap_or_else(|e| e.into_inner());
-        if *p.1 != now {
-            *p = (p.0 + 1, Arc::new(now));
+        if !seen.is_subset(&p.1) {
+            let all: HashSet<[u8; 12]> = p.1.union(&seen).copied().collect();
+            *p = (p.0 + 1, Arc::new(all));
         }
     }
 
