@@ -122,7 +122,6 @@ fn topic_endpoints(
                 type_hash: hash_string(&info.topic_type_hash),
                 gid: info.endpoint_gid,
                 qos: Qos::from(&info.qos_profile),
-                remote_gid: None,
             },
         ));
     }
@@ -242,7 +241,6 @@ pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participa
                         type_hash: String::new(),
                         gid: [0; 16],
                         qos: Qos::default(),
-                        remote_gid: None,
                     });
                 }
             }

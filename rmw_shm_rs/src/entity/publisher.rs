@@ -86,9 +86,13 @@ impl Publisher {
                 .ok()
         });
         node.context.announce_dds_prefix();
-        let mut endpoint = Endpoint::of_topic(EndpointKind::Publisher, topic, &ty, gid.0, &qos);
-        endpoint.remote_gid = remote.as_ref().map(DdsPublisher::gid);
-        let registration = node.registration.add_endpoint(endpoint);
+        let registration = node.registration.add_endpoint(Endpoint::of_topic(
+            EndpointKind::Publisher,
+            topic,
+            &ty,
+            gid.0,
+            &qos,
+        ));
         let status = Arc::new(EndpointStatus::new(true, &qos, &node.context)?);
         let publisher = Arc::new(Self {
             topic: topic_c,

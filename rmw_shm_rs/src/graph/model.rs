@@ -91,10 +91,6 @@ pub struct Endpoint {
     pub gid: [u8; 16],
     /// QoS in force.
     pub qos: Qos,
-    /// GID of the endpoint's delegate mirror on the DDS side, if it has one: same-host peers
-    /// drop DDS samples from it (shared memory already delivers them) and do not count it as a
-    /// remote subscription.
-    pub remote_gid: Option<[u8; 16]>,
 }
 
 impl Endpoint {
@@ -113,7 +109,6 @@ impl Endpoint {
             type_hash: String::new(),
             gid,
             qos: qos.into(),
-            remote_gid: None,
         }
     }
 
@@ -132,7 +127,6 @@ impl Endpoint {
             type_hash: ty.type_hash().unwrap_or_default().to_owned(),
             gid,
             qos: qos.into(),
-            remote_gid: None,
         }
     }
 }

@@ -107,13 +107,12 @@ impl GraphView {
     }
 
     /// DDS participant prefixes (the first 12 bytes of a GID) of the delegates of every
-    /// rmw_shm_rs process on this host, this one included, as their delegate publishers'
-    /// GIDs show them: DDS endpoints with these prefixes are reached by shared memory.
+    /// rmw_shm_rs process on this host, this one included, as each process announces it: DDS
+    /// endpoints with these prefixes are reached by shared memory.
     pub fn remote_prefixes(&self) -> std::collections::HashSet<[u8; 12]> {
-        self.endpoints()
-            .filter_map(|(_, e)| e.remote_gid)
-            .map(|g| g[..12].try_into().unwrap_or([0; 12]))
-            .chain(self.participants.iter().filter_map(|p| p.dds_prefix))
+        self.participants
+            .iter()
+            .filter_map(|p| p.dds_prefix)
             .collect()
     }
 
@@ -148,7 +147,6 @@ mod tests {
             type_hash: String::new(),
             gid: [g; 16],
             qos: Qos::default(),
-            remote_gid: None,
         }
     }
 
