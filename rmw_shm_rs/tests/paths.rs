@@ -236,3 +236,39 @@ fn intra_process_delivers_images_and_loans_of_plain_types() {
     destroy(na, &[p, lp], &[s, l1, l2]);
     fini(a);
 }
+
+/// A pointer handed to another thread of the test (rmw handles are thread-safe).
+struct SendPtr<T>(*mut T);
+// SAFETY: rmw handles may be used from any thread; the test keeps them alive until joined.
+unsafe impl<T> Send for SendPtr<T> {}
+
+#[test]
+fn keep_all_subscription_gets_every_message_even_before_it_connects() {
+    // iceoryx2 drops a sample silently when the queue of a subscription that has not yet
+    // connected to a new publisher is full: the subscription here does not touch its queue
+    // for 300 ms while more messages than its queue holds (RMW_SHM_RS_MAX_DEPTH, 64) are
+    // published. All of them still arrive, once each and in order.
+    const M: usize = 200;
+    let types = Types::load();
+    let (mut a, mut b) = (init(143), init(143));
+    let (na, nb) = (node(&mut a, c"keep_all_pub"), node(&mut b, c"keep_all_sub"));
+    let topic = c"/keep_all_unconnected";
+    let s = subscription_with(nb, types.string.ts, topic, &keep_all());
+    let p = publisher(na, types.string.ts, topic, N);
+    wait_matched(p, 1);
+    let sub = SendPtr(s);
+    let taker = std::thread::spawn(move || {
+        let sub = sub;
+        std::thread::sleep(Duration::from_millis(300));
+        take_all(&Types::load(), sub.0, M)
+    });
+    for t in texts(M) {
+        publish_text(&types, p, &t);
+    }
+    let got: Vec<String> = taker.join().unwrap().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(got, texts(M));
+    destroy(na, &[p], &[]);
+    destroy(nb, &[], &[s]);
+    fini(a);
+    fini(b);
+}

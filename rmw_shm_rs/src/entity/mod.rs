@@ -7,6 +7,7 @@ mod gid;
 mod guard_condition;
 mod node;
 mod publisher;
+mod sequence;
 pub mod qos;
 mod service;
 mod service_endpoint;

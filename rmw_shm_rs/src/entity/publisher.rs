@@ -151,7 +151,7 @@ impl Publisher {
         &self,
         header: SampleHeader,
         len: impl FnOnce() -> Result<usize>,
-        fill: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> Result<usize>,
+        fill: impl Fn(&mut [std::mem::MaybeUninit<u8>]) -> Result<usize>,
         to_vec: impl FnOnce() -> Result<std::borrow::Cow<'b, [u8]>>,
     ) -> Result<()> {
         let remote = self.remote_target();

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::event::EndpointStatus;
 use super::qos::{self, QosProfile};
+use super::sequence::{Arrival, SequenceTracker};
 use super::{now_ns, Gid, Node};
 use crate::delegate::{DdsSubscription, RemoteSample, TypeSupportHandle};
 use crate::error::{Error, Result};
@@ -86,8 +87,8 @@ pub struct Subscription {
     pub gid: Gid,
     /// Its QoS events.
     pub status: Arc<EndpointStatus>,
-    /// The last sequence number taken from each publisher (message-lost detection).
-    last_sequence: Mutex<HashMap<[u8; 16], u64>>,
+    /// The sequence numbers taken from each publisher (message-lost and duplicate detection).
+    sequences: Mutex<SequenceTracker>,
     _registration: EndpointRegistration,
     received: AtomicU64,
     matched: AtomicUsize,
@@ -166,7 +167,7 @@ impl Subscription {
             qos,
             gid,
             status,
-            last_sequence: Mutex::new(HashMap::new()),
+            sequences: Mutex::new(SequenceTracker::default()),
             _registration: registration,
             received: AtomicU64::new(0),
             matched: AtomicUsize::new(0),
@@ -191,8 +192,8 @@ impl Subscription {
         Ok(sub)
     }
 
-    /// Whether a sample may be delivered: its publisher's QoS matches ours and it has not
-    /// outlived the publisher's lifespan. Counts the messages of that publisher that never
+    /// Whether a sample may be delivered: its publisher's QoS matches ours, it is not a
+    /// duplicate and it has not outlived the publisher's lifespan. Counts the messages of that publisher that never
     /// arrived (gaps in its sequence numbers) as lost.
     fn deliverable(&self, header: &SampleHeader, now: i64) -> bool {
         {
@@ -201,13 +202,15 @@ impl Subscription {
                 return false;
             }
         }
-        let previous = self
-            .last_sequence
+        let arrival = self
+            .sequences
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(header.publisher_gid, header.sequence);
-        if let Some(prev) = previous {
-            self.status.lost(header.sequence.saturating_sub(prev + 1));
+            .arrive(header.publisher_gid, header.sequence);
+        match arrival {
+            Arrival::Duplicate => return false,
+            Arrival::New { lost } if lost > 0 => self.status.lost(lost),
+            Arrival::New { .. } => {}
         }
         header.lifespan == 0
             || now.saturating_sub(header.source_timestamp) <= header.lifespan as i64

@@ -11,6 +11,7 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
+use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::port::BackpressureAction;
@@ -81,12 +82,82 @@ impl Port {
             Lane::KeepAll => self.subscribers() > 0,
         }
     }
+
+    /// Loans a sample of `len` bytes carrying `header`.
+    fn loan(&self, len: usize, header: SampleHeader) -> Result<Uninit> {
+        let mut sample = self
+            .publisher
+            .loan_slice_uninit(len)
+            .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        *sample.user_header_mut() = header;
+        Ok(sample)
+    }
+
+    /// Sends `sample`; returns how many subscriptions got it.
+    ///
+    /// # Safety
+    /// The sample's whole payload is initialized.
+    unsafe fn send(&self, sample: Uninit) -> Result<usize> {
+        // SAFETY: per the caller.
+        let sample = unsafe { sample.assume_init() };
+        sample
+            .send()
+            .map_err(|e| Error::transport("cannot deliver a shared-memory sample", e))
+    }
+
+    /// Sends `sample` and, in the keep-all lane, makes sure every subscription got it.
+    ///
+    /// iceoryx2 drops a sample without an error when the queue of a subscription that has not
+    /// connected to this publisher yet is full (it will not wait for a receiver that may never
+    /// come). A KEEP_ALL subscription created before this publisher connects at its next take
+    /// or wait, so a burst published right after matching can fill its queue first. When a
+    /// sample reached fewer subscriptions than the lane has, this wakes them, waits (50 µs,
+    /// doubling up to 2 ms) and sends a copy written by `refill`, until all got one or
+    /// `RMW_SHM_RS_MAX_BLOCKING_MS` passed (then an error, as for a subscription that does not
+    /// take). Subscriptions that already had it drop the copy by its sequence number.
+    ///
+    /// # Safety
+    /// The sample's whole payload is initialized.
+    unsafe fn send_reliably(
+        &self,
+        sample: Uninit,
+        notifier: &Notifier<Svc>,
+        refill: &dyn Fn(&mut [MaybeUninit<u8>]) -> Result<()>,
+    ) -> Result<()> {
+        let header = *sample.user_header();
+        let len = sample.payload().len();
+        // SAFETY: per the caller.
+        let mut delivered = unsafe { self.send(sample) }?;
+        if self.lane != Lane::KeepAll {
+            return Ok(());
+        }
+        let max = TopicLimits::get().max_blocking;
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_micros(50);
+        while delivered < self.subscribers() {
+            if start.elapsed() >= max {
+                return Err(Error::Other(format!(
+                    "a KEEP_ALL subscription on '{}' did not connect within {max:?} \
+                     (RMW_SHM_RS_MAX_BLOCKING_MS)",
+                    self.service.name()
+                )));
+            }
+            let _ = notifier.notify();
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(2));
+            let mut again = self.loan(len, header)?;
+            refill(again.payload_mut())?;
+            // SAFETY: `refill` initialized the whole payload.
+            delivered = unsafe { self.send(again) }?;
+        }
+        Ok(())
+    }
 }
 
 struct Ports {
     lanes: Vec<Port>,
     _event: EventFactory,
-    notifier: iceoryx2::port::notifier::Notifier<Svc>,
+    notifier: Notifier<Svc>,
 }
 
 /// A loaned sample of the volatile lane: the memory of a loaned message, every byte of it
@@ -180,53 +251,59 @@ impl ShmPublisher {
     /// `intra_served` volatile-lane subscriptions of this process get the message
     /// intra-process: when nobody else listens, nothing is sized, written or sent. `also` gets
     /// the written bytes before they are sent (the delegate carries the same bytes to other
-    /// hosts); it is not called when no lane needed them.
+    /// hosts); it is not called when no lane needed them. `fill` runs again only when a
+    /// keep-all lane sample must be sent again (see [`Port::send_reliably`]).
     pub fn publish(
         &self,
         header: SampleHeader,
         intra_served: usize,
         len: impl FnOnce() -> Result<usize>,
-        fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
+        fill: impl Fn(&mut [MaybeUninit<u8>]) -> Result<usize>,
         also: impl FnOnce(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let ports = self.ports.get()?;
-        let mut lanes = ports
-            .lanes
-            .iter()
-            .filter(|p| p.needed(intra_served))
-            .peekable();
-        if lanes.peek().is_none() {
-            return Ok(());
-        }
-        let len = len()?;
-        let mut loans = Vec::with_capacity(ports.lanes.len());
-        for p in lanes {
-            let mut sample = p
-                .publisher
-                .loan_slice_uninit(len)
-                .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
-            *sample.user_header_mut() = header;
-            loans.push(sample);
-        }
-        let Some((first, rest)) = loans.split_first_mut() else {
+        let mut lanes = ports.lanes.iter().filter(|p| p.needed(intra_served));
+        let Some(first_port) = lanes.next() else {
             return Ok(());
         };
-        let written = fill(first.payload_mut())?;
-        if written != len {
-            return Err(Error::Other(format!(
+        let len = len()?;
+        let write = |buf: &mut [MaybeUninit<u8>]| match fill(buf)? {
+            written if written == len => Ok(()),
+            written => Err(Error::Other(format!(
                 "serializer wrote {written} bytes into a sample of {len}"
-            )));
+            ))),
+        };
+        let mut first = first_port.loan(len, header)?;
+        let mut rest = Vec::with_capacity(ports.lanes.len());
+        for p in lanes {
+            rest.push((p, p.loan(len, header)?));
         }
-        for other in rest {
+        write(first.payload_mut())?;
+        for (_, other) in &mut rest {
             other.payload_mut().copy_from_slice(first.payload());
             crate::counters::record_copy(len);
         }
         let p = first.payload();
-        // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above).
+        // SAFETY: `write` initialized all `len` bytes of the first sample.
         let also = also(unsafe { std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), p.len()) });
-        // SAFETY: `fill` initialized all `len` bytes of the first sample (checked above) and
-        // the others are copies of it.
-        unsafe { send_all(&ports, loans) }?;
+        let mut failure = None;
+        // The copies go first: until the first sample is sent, a resend copies its bytes.
+        for (port, sample) in rest {
+            let copy = |buf: &mut [MaybeUninit<u8>]| {
+                buf.copy_from_slice(first.payload());
+                Ok(())
+            };
+            // SAFETY: a copy of the first sample, all of whose bytes `write` initialized.
+            note(&mut failure, unsafe {
+                port.send_reliably(sample, &ports.notifier, &copy)
+            });
+        }
+        // SAFETY: `write` initialized all `len` bytes of the first sample.
+        note(&mut failure, unsafe {
+            first_port.send_reliably(first, &ports.notifier, &write)
+        });
+        notify(&ports)?;
+        failure.map_or(Ok(()), Err)?;
         also
     }
 
@@ -267,34 +344,42 @@ impl ShmPublisher {
         let mut first = loan.sample;
         *first.user_header_mut() = header;
         let ports = self.ports.get()?;
+        let len = first.payload().len();
         let mut copies = Vec::new();
-        let mut volatile_needed = false;
+        let mut volatile = None;
         for p in ports.lanes.iter().filter(|p| p.needed(intra_served)) {
             if p.lane == Lane::Volatile {
-                volatile_needed = true;
+                volatile = Some(p);
                 continue;
             }
-            let mut sample = p
-                .publisher
-                .loan_slice_uninit(first.payload().len())
-                .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
-            *sample.user_header_mut() = header;
+            let mut sample = p.loan(len, header)?;
             sample.payload_mut().copy_from_slice(first.payload());
-            crate::counters::record_copy(first.payload().len());
-            copies.push(sample);
+            crate::counters::record_copy(len);
+            copies.push((p, sample));
         }
-        if copies.is_empty() && !volatile_needed {
+        if copies.is_empty() && volatile.is_none() {
             return Ok(());
         }
-        // SAFETY: the caller initialized the loan's whole payload (`publish_loan`'s contract,
-        // upheld by the publisher entity, which initializes it when borrowing); the others are
-        // copies of it.
-        unsafe {
-            send_all(
-                &ports,
-                volatile_needed.then_some(first).into_iter().chain(copies),
-            )
+        let mut failure = None;
+        // The copies go first: until the loan is sent, a resend copies its bytes.
+        for (port, sample) in copies {
+            let copy = |buf: &mut [MaybeUninit<u8>]| {
+                buf.copy_from_slice(first.payload());
+                Ok(())
+            };
+            // SAFETY: a copy of the loan, whose whole payload the caller initialized
+            // (`publish_loan`'s contract, upheld by the publisher entity, which initializes it
+            // when borrowing).
+            note(&mut failure, unsafe {
+                port.send_reliably(sample, &ports.notifier, &copy)
+            });
         }
+        if let Some(port) = volatile {
+            // SAFETY: as above, the caller initialized the loan's whole payload.
+            note(&mut failure, unsafe { port.send(first) }.map(drop));
+        }
+        notify(&ports)?;
+        failure.map_or(Ok(()), Err)
     }
 
     /// Delivers the transient-local history to subscriptions that appeared since the last
@@ -315,22 +400,18 @@ impl ShmPublisher {
 
 type Uninit = iceoryx2::sample_mut_uninit::SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>;
 
-/// Sends every sample (all are tried even when one fails) and wakes the subscriptions.
-///
-/// # Safety
-/// Every sample's whole payload is initialized.
-unsafe fn send_all(ports: &Ports, samples: impl IntoIterator<Item = Uninit>) -> Result<()> {
-    let mut failure = None;
-    for sample in samples {
-        // SAFETY: per the caller.
-        let sample = unsafe { sample.assume_init() };
-        if let Err(e) = sample.send() {
-            failure = Some(Error::transport("cannot deliver a shared-memory sample", e));
-        }
+/// Keeps the last failure of several sends (all are tried even when one fails).
+fn note(failure: &mut Option<Error>, result: Result<()>) {
+    if let Err(e) = result {
+        *failure = Some(e);
     }
+}
+
+/// Wakes the topic's subscriptions.
+fn notify(ports: &Ports) -> Result<()> {
     ports
         .notifier
         .notify()
-        .map_err(|e| Error::transport("cannot notify subscriptions", e))?;
-    failure.map_or(Ok(()), Err)
+        .map(drop)
+        .map_err(|e| Error::transport("cannot notify subscriptions", e))
 }
