@@ -310,3 +310,26 @@ def hosts(launcher, netns_pair):
     host A ("ours") / B (stock rmw_fastrtps_cpp) through this test's launcher."""
     import netns
     return netns.Hosts(launcher, netns_pair)
+
+
+R2R_BUILD = REPO / 'scripts' / 'build_r2r.sh'
+R2R_BUILD_TIMEOUT = 1200
+
+
+@pytest.fixture(scope='session')
+def r2r_bin(ros):
+    """Directory with r2r_talker and r2r_listener (built by scripts/build_r2r.sh)."""
+    env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', 'RMW_IMPLEMENTATION')}
+    try:
+        out = subprocess.run(['bash', str(R2R_BUILD)], env=env, capture_output=True, text=True,
+                             timeout=R2R_BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f'scripts/build_r2r.sh took more than {R2R_BUILD_TIMEOUT} s:\n{e.stdout}\n{e.stderr}')
+    if out.returncode == 3:
+        pytest.skip(f'r2r demo not built, a prerequisite is missing: {out.stderr.strip()}')
+    assert out.returncode == 0, (f'scripts/build_r2r.sh failed (exit {out.returncode}):\n'
+                                 f'{out.stdout}\n{out.stderr}')
+    bin_dir = Path(out.stdout.strip().splitlines()[-1])
+    for b in ('r2r_talker', 'r2r_listener'):
+        assert (bin_dir / b).is_file(), f'{bin_dir / b} missing after the build:\n{out.stdout}'
+    return bin_dir

@@ -6,7 +6,7 @@ full ROS install), also load each launch file.
   image pipeline  camera (1920x1080 rgb8 Image, 30 Hz) -> processor (halves it) -> consumer
   service         add_two_ints server and client (50 calls at 20 Hz)
   mixed r2r       r2r talker/listener (examples/r2r_demo, scripts/build_r2r.sh) with rclpy nodes on
-                  /chatter; skipped when the r2r binaries are not built
+                  /chatter; built once per session by the r2r_bin fixture (conftest.py)
   talker/listener covered by test_talker_listener.py
 """
 
@@ -18,10 +18,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH = REPO / 'launch'
-_R2R_TARGET = ('target' if os.environ.get('RMW_SHM_RS_DISTRO', 'kilted') == 'kilted'
-               else 'target-' + os.environ['RMW_SHM_RS_DISTRO'])
-R2R_DIR = Path(os.environ.get('R2R_DEMO_BIN_DIR')
-               or REPO / 'examples' / 'r2r_demo' / _R2R_TARGET / 'release')
 
 # Image pipeline: the camera's timer rate, and what the consumer must see. The Python side is the
 # bottleneck, not the transport: the processor takes 6.2 MB into a Python message, halves it and
@@ -119,10 +115,8 @@ def test_service_demo_calls_answered(launcher):
     assert f'server: answered {count} requests' in server.output(), server.report()
 
 
-def test_mixed_rclpy_r2r_graph(launcher):
-    talker_bin, listener_bin = R2R_DIR / 'r2r_talker', R2R_DIR / 'r2r_listener'
-    if not (os.access(talker_bin, os.X_OK) and os.access(listener_bin, os.X_OK)):
-        pytest.skip(f'r2r demo binaries not built ({talker_bin}): run scripts/build_r2r.sh')
+def test_mixed_rclpy_r2r_graph(launcher, r2r_bin):
+    talker_bin, listener_bin = r2r_bin / 'r2r_talker', r2r_bin / 'r2r_listener'
     seconds, period = 5, 0.1
     r2r_listener = launcher.start('r2r_listener', 'demo_exec.py', '--duration', seconds + 3,
                                   '--watchdog', 60, '--', listener_bin)

@@ -14,31 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Proc, _set_pdeathsig
+from conftest import Proc, _set_pdeathsig
 
-BUILD = REPO / 'scripts' / 'build_r2r.sh'
-BUILD_TIMEOUT = 1200
 COUNT = 30
 PERIOD = 0.1
-
-
-@pytest.fixture(scope='session')
-def r2r_bin(ros):
-    """Directory with r2r_talker and r2r_listener (built by scripts/build_r2r.sh)."""
-    env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', 'RMW_IMPLEMENTATION')}
-    try:
-        out = subprocess.run(['bash', str(BUILD)], env=env, capture_output=True, text=True,
-                             timeout=BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f'scripts/build_r2r.sh took more than {BUILD_TIMEOUT} s:\n{e.stdout}\n{e.stderr}')
-    if out.returncode == 3:
-        pytest.skip(f'r2r demo not built, a prerequisite is missing: {out.stderr.strip()}')
-    assert out.returncode == 0, (f'scripts/build_r2r.sh failed (exit {out.returncode}):\n'
-                                 f'{out.stdout}\n{out.stderr}')
-    bin_dir = Path(out.stdout.strip().splitlines()[-1])
-    for b in ('r2r_talker', 'r2r_listener'):
-        assert (bin_dir / b).is_file(), f'{bin_dir / b} missing after the build:\n{out.stdout}'
-    return bin_dir
 
 
 def start_bin(launcher, name, exe, *args, side='ours'):
