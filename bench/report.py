@@ -329,6 +329,47 @@ call alone (µs); CPU/msg as in the Image ping-pong ((ping + pong CPU per round 
     return text + "\n" + tab + "\n\n" + flat + "\n", tab
 
 
+def numpy_section(path):
+    """The numpy helper section (markdown) and its table, from bench/numpy_bench.py's JSON."""
+    with open(path) as f:
+        runs = {r["config"]: r for r in json.load(f)}
+    base = runs.get("plain/rmw_fastrtps_cpp", {}).get("MBps")
+    seconds = max((r.get("seconds", 0) for r in runs.values()), default=0)
+    repeat = max((len(r.get("all_MBps", [])) for r in runs.values()), default=1)
+    what = {
+        "helper/rmw_shm_rs": "helper: publish `image_to_cdr(arr)`, receive `raw=True` + `image_array`",
+        "plain/rmw_fastrtps_cpp": "plain rclpy: `msg.data = arr.tobytes()`, `np.asarray(msg.data)`",
+        "plain/rmw_shm_rs": "plain rclpy, as above",
+        "helper/rmw_fastrtps_cpp": "helper, as above",
+        "helper/rmw_shm_rs+malloc": "helper, glibc heap kept (`MALLOC_TRIM_THRESHOLD_`, "
+                                    "`MALLOC_MMAP_THRESHOLD_` 256 MiB, `MALLOC_TOP_PAD_` 64 MiB)",
+    }
+    rows = []
+    for label, r in runs.items():
+        api, _, rmw = label.partition("/")
+        rows.append([rmw.replace("+malloc", ""), what.get(label, api), f"{r['MBps']:,.0f}",
+                     f"{r['msg_per_s']:.0f}", " / ".join(f"{x:,.0f}" for x in r.get("all_MBps", [])),
+                     f"{r['MBps'] / base:.1f}x" if base else "?"])
+    tab = table(["RMW", "code", "MB/s received", "msg/s", "all runs, MB/s",
+                 "vs plain rclpy on rmw_fastrtps_cpp"], rows)
+    text = (
+        "bench/numpy_bench.py: one rclpy publisher sends 4 MiB rgba8 Images back to back (RELIABLE, "
+        "KEEP_LAST 10) to one rclpy subscriber in another process; the subscriber counts what it "
+        f"receives for {seconds:.0f} s after its first message. Each configuration runs {repeat} time(s) and "
+        "the run with the median MB/s is shown: both processes share the 2 cores, so single runs vary by up to 2x. "
+        "Receiving through the helper is a numpy view of the bytes rclpy took (no copy beyond the "
+        "transport's); publishing through it builds the CDR bytes with one copy of the array.\n\n"
+        + tab + "\n\n"
+        "The helper's publishing side is limited by glibc, not by the copies: every 4 MiB Python `bytes` "
+        "object (the helper's CDR and rclpy's own copy in `publish_raw`) grows the heap and is trimmed "
+        "again when freed, so each message touches fresh pages and pays their page faults (two thirds of "
+        "the publisher's CPU in `perf`). With the heap kept (the `+malloc` row: environment variables "
+        "read by glibc at start-up, docs/numpy.md) the same code moves several times more. Plain rclpy on "
+        "rmw_shm_rs allocates differently and is less affected.\n"
+    )
+    return text, tab
+
+
 def remote_section(remote, m):
     """The "Other hosts" section (markdown) and its table; remote = load_remote(..)."""
     pooled, runs, links, load = remote
@@ -701,6 +742,13 @@ def build(args):
         doc.append(remote_text)
     else:
         doc.append(f"Not measured in this run ({m.get('remote', 'bench/remote.sh was not run')}).\n")
+    numpy_tab = None
+    doc.append("## numpy helper (rclpy, 4 MiB sensor_msgs/Image)\n")
+    if args.numpy and os.path.isfile(args.numpy):
+        numpy_text, numpy_tab = numpy_section(args.numpy)
+        doc.append(numpy_text)
+    else:
+        doc.append("Not run in this run (BENCH_NUMPY=0 or bench/numpy_bench.py failed).\n")
     doc.append("## CDR codec (criterion, rmw_shm_rs only)\n")
     doc.append((crit_table if crit_rows else "Not run (BENCH_CRITERION=0).") + "\n")
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
@@ -719,6 +767,8 @@ def build(args):
         tables.append(("Loaned messages, rmw_shm_rs, one-way µs", loan_tab))
     if remote_tab:
         tables.append(("Other hosts (two network namespaces), one-way µs", remote_tab))
+    if numpy_tab:
+        tables.append(("numpy helper, MB/s", numpy_tab))
     tables.append(("Codec", crit_table))
     return "\n".join(doc), tables
 
@@ -730,6 +780,7 @@ def main():
     ap.add_argument("--criterion", default="")
     ap.add_argument("--doc", default="-")
     ap.add_argument("--fifo-results", default="")
+    ap.add_argument("--numpy", default="", help="bench/numpy_bench.py --json output")
     ap.add_argument("--note", default="", help="an extra line for the top of the report")
     args = ap.parse_args()
     doc, tables = build(args)

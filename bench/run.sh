@@ -20,7 +20,8 @@
 #      rmw_shm_rs (its rmw_fastrtps_cpp delegate) against pong on stock rmw_fastrtps_cpp, 64 B
 #      and 1 MiB; REMOTE lines in the same results file. A failure is reported, not fatal.
 #   7. cargo bench --bench codec (criterion).
-#   8. bench/report.py prints the tables and writes docs/benchmarks.md.
+#   8. bench/numpy_bench.py: MB/s of 4 MiB Images between rclpy processes, numpy helper vs plain.
+#   9. bench/report.py prints the tables and writes docs/benchmarks.md.
 #
 # Knobs (environment):
 #   BENCH_PIN=1|0           pin pong to CPU 1 and ping to CPU 0 with taskset (default 1)
@@ -47,6 +48,7 @@
 #                           (default 2000,200 round trips per run, 4 runs per RMW; quick: 200,50
 #                           and 2 runs)
 #   BENCH_CRITERION=0       skip the criterion codec bench
+#   BENCH_NUMPY=0           skip bench/numpy_bench.py
 #   BENCH_DOC=path          where to write the report (default docs/benchmarks.md; "-" = nowhere)
 #   BENCH_OUT=dir           raw outputs (default target/bench)
 #   BENCH_QUICK=1           smoke test: 10x fewer round trips, 1 s throughput runs, short criterion
@@ -280,6 +282,16 @@ if [ "$CRITERION" = 1 ]; then
   grep -E '^[a-z_0-9A-Z]+/[a-z_]+|time:|thrpt:' "$OUT/criterion.txt" | sed 's/^/    /'
 fi
 
+NUMPY_JSON="$OUT/numpy.json"
+rm -f "$NUMPY_JSON"
+if [ "${BENCH_NUMPY:-1}" = 1 ]; then
+  step "numpy helper: bench/numpy_bench.py"
+  numpy_args=()
+  if [ "$QUICK" = 1 ]; then numpy_args=(--seconds 1 --repeat 1); fi
+  python3 "$REPO/bench/numpy_bench.py" --json "$NUMPY_JSON" "${numpy_args[@]}" \
+    || echo "numpy bench failed; its section says so" >&2
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 6. Machine description and report
 # ---------------------------------------------------------------------------------------------
@@ -324,4 +336,4 @@ step "Report"
 extra=()
 [ -f "$FIFO_RESULTS" ] && extra=(--fifo-results "$FIFO_RESULTS")
 python3 "$REPO/bench/report.py" --results "$RESULTS" --machine "$MACHINE" \
-  --criterion "$CRIT_DIR" --doc "$DOC" "${extra[@]}"
+  --criterion "$CRIT_DIR" --numpy "$NUMPY_JSON" --doc "$DOC" "${extra[@]}"
