@@ -212,9 +212,7 @@ impl Publisher {
             header,
             || Ok(cdr.len()),
             |buf| {
-                for (d, s) in buf.iter_mut().zip(cdr) {
-                    d.write(*s);
-                }
+                crate::transport::shm::write_bytes(buf, cdr);
                 crate::counters::record_copy(cdr.len());
                 Ok(cdr.len())
             },

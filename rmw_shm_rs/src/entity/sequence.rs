@@ -114,7 +114,11 @@ mod tests {
         let mut t = SequenceTracker::default();
         t.arrive(A, 1);
         t.arrive(A, 1 + WINDOW - 1);
-        assert_eq!(t.arrive(A, 1), Arrival::Duplicate, "still inside the window");
+        assert_eq!(
+            t.arrive(A, 1),
+            Arrival::Duplicate,
+            "still inside the window"
+        );
         t.arrive(A, 1 + 3 * WINDOW);
         assert_eq!(
             t.arrive(A, 2),

@@ -171,3 +171,14 @@ fn service_name(name: &str) -> Result<ServiceName> {
 fn event_service_name(name: &str) -> Result<ServiceName> {
     service_name(&format!("{name}#ev"))
 }
+
+/// Copies `src` into the start of a sample's uninitialized payload `dst` (a plain `memcpy`).
+///
+/// # Panics
+/// When `dst` is shorter than `src`.
+pub fn write_bytes(dst: &mut [std::mem::MaybeUninit<u8>], src: &[u8]) {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8` and every `u8` is a valid
+    // `MaybeUninit<u8>`; the new slice borrows `src` for no longer than `src` lives.
+    let src = unsafe { std::slice::from_raw_parts(src.as_ptr().cast(), src.len()) };
+    dst[..src.len()].copy_from_slice(src);
+}
