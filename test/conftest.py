@@ -157,8 +157,9 @@ class Launcher:
         self.ros, self.workdir, self.domain = ros, Path(workdir), domain
         self.procs = []
 
-    def start(self, name, script, *args, side='ours', extra_env=None, netns=None):
-        """`netns`: run it in that network namespace (`ip netns exec <netns> ...`, see netns.py)."""
+    def start(self, name, script, *args, side='ours', extra_env=None, netns=None, prefix=()):
+        """`netns`: run it in that network namespace (`ip netns exec <netns> ...`, see netns.py);
+        `prefix`: a command that exec()s the node (e.g. `unshare -m sh -c '...; exec "$@"' sh`)."""
         env = self.ros.env(side)
         env['ROS_DOMAIN_ID'] = str(self.domain)
         if extra_env:
@@ -166,6 +167,7 @@ class Launcher:
         log = self.workdir / f'{len(self.procs):02d}_{name}.log'
         f = open(log, 'wb')
         cmd = [self.ros.python, '-u', str(NODES / script), *map(str, args)]
+        cmd = [*map(str, prefix), *cmd]
         if netns:
             # ip exec()s the command: same pid, so the process group and watchdog work unchanged.
             cmd = ['ip', 'netns', 'exec', netns, *cmd]

@@ -99,13 +99,15 @@ pub(super) type PubSubFactory =
     iceoryx2::service::port_factory::publish_subscribe::PortFactory<Svc, [u8], SampleHeader>;
 pub(super) type EventFactory = iceoryx2::service::port_factory::event::PortFactory<Svc>;
 
-/// Runs `open`, retrying for about half a second: another process may be creating or
+/// Runs `open` (unless /dev/shm is full, see [`check_room`](super::backing::check_room)),
+/// retrying for about half a second: another process may be creating or
 /// removing the same service at this moment (iceoryx2 reports that as a transient failure),
 /// or a dead process may have left it half-created (cleaned up before the later attempts).
 fn with_retry<T, E: std::fmt::Debug>(
     what: &str,
     mut open: impl FnMut() -> std::result::Result<T, E>,
 ) -> Result<T> {
+    super::backing::check_room(what)?;
     let mut last = String::new();
     for attempt in 0..12u64 {
         match open() {

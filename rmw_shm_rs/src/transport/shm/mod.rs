@@ -12,6 +12,7 @@
 //! [`SampleHeader::format`]); both formats share the same services and every subscription
 //! accepts both.
 
+mod backing;
 mod config;
 mod discovery;
 mod lifecycle;

@@ -18,6 +18,7 @@ use iceoryx2::port::BackpressureAction;
 use iceoryx2::prelude::*;
 use iceoryx2::sample_mut_uninit::SampleMutUninit;
 
+use super::backing::Backing;
 use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
 use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
@@ -31,6 +32,7 @@ struct Port {
     lane: Lane,
     service: PubSubFactory,
     publisher: Publisher<Svc, [u8], SampleHeader>,
+    backing: Backing,
 }
 
 impl Port {
@@ -65,6 +67,7 @@ impl Port {
             lane,
             service,
             publisher,
+            backing: Backing::default(),
         })
     }
 
@@ -83,12 +86,13 @@ impl Port {
         }
     }
 
-    /// Loans a sample of `len` bytes carrying `header`.
+    /// Loans a sample of `len` bytes carrying `header`, its memory allocated.
     fn loan(&self, len: usize, header: SampleHeader) -> Result<Uninit> {
         let mut sample = self
             .publisher
             .loan_slice_uninit(len)
             .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        self.backing.ensure(sample.payload_mut())?;
         *sample.user_header_mut() = header;
         Ok(sample)
     }
@@ -322,6 +326,7 @@ impl ShmPublisher {
             .publisher
             .loan_slice_uninit(len)
             .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        port.backing.ensure(sample.payload_mut())?;
         let key = (sample.payload().as_ptr() as usize, len);
         let mut zeroed = self.zeroed.lock().unwrap_or_else(|e| e.into_inner());
         if zeroed.insert(key) {

@@ -1,6 +1,7 @@
 //! The client side of a ROS service: an iceoryx2 client port, the `#rq` notifier that wakes
 //! servers, the `#rs` listener that wakes the client, and its requests awaiting a response.
 
+use crate::transport::shm::backing::Backing;
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +46,8 @@ struct Ports {
 pub struct ShmClient {
     ports: Arc<Slot<Ports>>,
     name: String,
+    /// Which loaned payloads have memory behind them.
+    backing: Backing,
 }
 
 /// Drops pending requests that no server will answer any more (each server that got it
@@ -89,6 +92,7 @@ impl ShmClient {
         Ok(Self {
             ports: Slot::new(ports, Kind::Ports),
             name: name.to_owned(),
+            backing: Backing::default(),
         })
     }
 
@@ -117,6 +121,7 @@ impl ShmClient {
             .client
             .loan_slice_uninit(len)
             .map_err(|e| Error::transport("cannot loan a request", e))?;
+        self.backing.ensure(request.payload_mut())?;
         let written = fill(request.payload_mut())?;
         if written != len {
             return Err(Error::Other(format!(

@@ -1,6 +1,7 @@
 //! The server side of a ROS service: an iceoryx2 server port, the `#rq` listener that wakes
 //! it, and the requests it took but has not answered yet.
 
+use crate::transport::shm::backing::Backing;
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ struct Ports {
 pub struct ShmServer {
     ports: Arc<Slot<Ports>>,
     name: String,
+    /// Which loaned payloads have memory behind them.
+    backing: Backing,
 }
 
 impl ShmServer {
@@ -82,6 +85,7 @@ impl ShmServer {
         Ok(Self {
             ports: Slot::new(ports, Kind::Ports),
             name: name.to_owned(),
+            backing: Backing::default(),
         })
     }
 
@@ -148,6 +152,7 @@ impl ShmServer {
                 e,
             )
         })?;
+        self.backing.ensure(response.payload_mut())?;
         let written = fill(response.payload_mut())?;
         if written != len {
             return Err(Error::Other(format!(
