@@ -15,7 +15,8 @@ use crate::typesupport::MAX_C_ALIGN;
 /// process on a host must use the same values.
 #[derive(Debug, Clone, Copy)]
 pub struct TopicLimits {
-    /// Publishers per topic and type (`RMW_SHM_RS_MAX_PUBLISHERS`, default 16).
+    /// Publishers per topic and type (`RMW_SHM_RS_MAX_PUBLISHERS`, default 64: every node
+    /// publishes on /rosout and /parameter_events).
     pub max_publishers: usize,
     /// Subscriptions per topic and type (`RMW_SHM_RS_MAX_SUBSCRIPTIONS`, default 32).
     pub max_subscriptions: usize,
@@ -31,6 +32,12 @@ pub struct TopicLimits {
     /// (`RMW_SHM_RS_MAX_LOANS`, default 8): borrowing or taking one more fails with an error
     /// naming the limit, so a loan that is never returned cannot exhaust the sample pool.
     pub max_loans: usize,
+    /// Samples in one publisher's pool (`RMW_SHM_RS_PUBLISHER_SAMPLES`, default 256): what its
+    /// subscriptions' queues, their takes, its loans and its TRANSIENT_LOCAL history hold at
+    /// once. iceoryx2 would otherwise size the pool for the worst case (every possible
+    /// subscription with a full queue) and keeps 8 bytes per sample for each of the 255
+    /// segments a pool may grow into: 5 MiB of memory per publisher with the defaults.
+    pub publisher_samples: usize,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -46,7 +53,7 @@ impl TopicLimits {
     pub fn get() -> TopicLimits {
         static LIMITS: std::sync::OnceLock<TopicLimits> = std::sync::OnceLock::new();
         *LIMITS.get_or_init(|| TopicLimits {
-            max_publishers: env_usize("RMW_SHM_RS_MAX_PUBLISHERS", 16),
+            max_publishers: env_usize("RMW_SHM_RS_MAX_PUBLISHERS", 64),
             max_subscriptions: env_usize("RMW_SHM_RS_MAX_SUBSCRIPTIONS", 32),
             max_nodes: env_usize("RMW_SHM_RS_MAX_NODES", 64),
             max_depth: env_usize("RMW_SHM_RS_MAX_DEPTH", 64),
@@ -55,6 +62,7 @@ impl TopicLimits {
                 1000,
             ) as u64),
             max_loans: env_usize("RMW_SHM_RS_MAX_LOANS", 8),
+            publisher_samples: env_usize("RMW_SHM_RS_PUBLISHER_SAMPLES", 256),
         })
     }
 }

@@ -44,7 +44,10 @@ impl Port {
             .initial_max_slice_len(INITIAL_SLICE_LEN)
             .allocation_strategy(AllocationStrategy::PowerOfTwo)
             // Loaned messages (volatile lane) hold up to `max_loans`; publishing one more.
-            .max_loaned_samples(TopicLimits::get().max_loans + 2);
+            .max_loaned_samples(TopicLimits::get().max_loans + 2)
+            .override_sample_preallocation(|worst_case| {
+                worst_case.min(TopicLimits::get().publisher_samples)
+            });
         let builder = if lane == Lane::KeepAll {
             let max = TopicLimits::get().max_blocking;
             builder
@@ -79,19 +82,23 @@ impl Port {
     /// serves late joiners), another lane when it has more subscribers than the `intra_served`
     /// volatile-lane subscriptions of this process that get the message intra-process.
     fn needed(&self, intra_served: usize) -> bool {
-        match self.lane {
+        let needed = match self.lane {
             Lane::TransientLocal => true,
             Lane::Volatile => self.subscribers() > intra_served,
             Lane::KeepAll => self.subscribers() > 0,
+        };
+        if !needed {
+            // A send would update the connections; without one, iceoryx2 keeps the connection
+            // to a subscription that is gone (SIGKILLed), and its file stays in /dev/shm for as
+            // long as this publisher lives. Cheap when nothing changed (a version check).
+            let _ = self.publisher.update_connections();
         }
+        needed
     }
 
     /// Loans a sample of `len` bytes carrying `header`, its memory allocated.
     fn loan(&self, len: usize, header: SampleHeader) -> Result<Uninit> {
-        let mut sample = self
-            .publisher
-            .loan_slice_uninit(len)
-            .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        let mut sample = self.publisher.loan_slice_uninit(len).map_err(loan_error)?;
         self.backing.ensure(sample.payload_mut())?;
         *sample.user_header_mut() = header;
         Ok(sample)
@@ -322,10 +329,7 @@ impl ShmPublisher {
             .iter()
             .find(|p| p.lane == Lane::Volatile)
             .ok_or_else(|| Error::Other("the publisher has no volatile lane".into()))?;
-        let mut sample = port
-            .publisher
-            .loan_slice_uninit(len)
-            .map_err(|e| Error::transport("cannot loan a shared-memory sample", e))?;
+        let mut sample = port.publisher.loan_slice_uninit(len).map_err(loan_error)?;
         port.backing.ensure(sample.payload_mut())?;
         let key = (sample.payload().as_ptr() as usize, len);
         let mut zeroed = self.zeroed.lock().unwrap_or_else(|e| e.into_inner());
@@ -404,6 +408,17 @@ impl ShmPublisher {
 }
 
 type Uninit = iceoryx2::sample_mut_uninit::SampleMutUninit<Svc, [MaybeUninit<u8>], SampleHeader>;
+
+/// The error of a failed loan; running out of samples names the pool's limit.
+fn loan_error(e: iceoryx2::port::LoanError) -> Error {
+    let hint = if matches!(e, iceoryx2::port::LoanError::OutOfMemory) {
+        " (all RMW_SHM_RS_PUBLISHER_SAMPLES samples of this publisher are held by subscriptions' \
+         queues, takes and loans)"
+    } else {
+        ""
+    };
+    Error::transport(&format!("cannot loan a shared-memory sample{hint}"), e)
+}
 
 /// Keeps the last failure of several sends (all are tried even when one fails).
 fn note(failure: &mut Option<Error>, result: Result<()>) {
