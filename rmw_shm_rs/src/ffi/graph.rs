@@ -82,6 +82,8 @@ unsafe fn fill_names_and_types(
     non_null(out, "names_and_types")?;
     // SAFETY: non-null caller-owned struct.
     if unsafe { rmw_names_and_types_check_zero(out) } != RET_OK {
+        // SAFETY: clears the message the check set, replaced by ours (no overwrite warning).
+        unsafe { rcutils_reset_error() };
         return Err(Error::invalid("names_and_types must be zero-initialized"));
     }
     if map.is_empty() {
@@ -172,6 +174,8 @@ unsafe fn endpoint_info(
     non_null(out, "endpoint info array")?;
     // SAFETY: non-null caller-owned array.
     if unsafe { rmw_topic_endpoint_info_array_check_zero(out) } != RET_OK {
+        // SAFETY: clears the message the check set, replaced by ours (no overwrite warning).
+        unsafe { rcutils_reset_error() };
         return Err(Error::invalid(
             "endpoint info array must be zero-initialized",
         ));
