@@ -148,9 +148,43 @@ fn security_enforced(opts: &rmw_init_options_t) -> bool {
         == rmw_security_enforcement_policy_e_RMW_SECURITY_ENFORCEMENT_ENFORCE
 }
 
+/// Whether security was asked for without enforcement: rcl found a keystore enclave
+/// (`security_root_path`), or `ROS_SECURITY_ENABLE=true` (rcl's own test; with
+/// `ROS_SECURITY_STRATEGY=Permissive` and no keystore it passes no other trace of it).
+fn security_requested(opts: &rmw_init_options_t) -> bool {
+    !opts.security_options.security_root_path.is_null()
+        || std::env::var("ROS_SECURITY_ENABLE").is_ok_and(|v| v == "true")
+}
+
+/// The `rmw_init` error when enforcement is requested (docs/security.md).
+pub const SECURITY_ENFORCE_ERROR: &str = "security is not supported by rmw_shm_rs: \
+    ROS_SECURITY_STRATEGY=Enforce asks for authentication, encryption and access control, \
+    which this middleware does not provide; refusing to run without them \
+    (unset ROS_SECURITY_ENABLE, or set ROS_SECURITY_STRATEGY=Permissive to run unsecured)";
+
+/// The warning `rmw_init` prints when security is requested without enforcement.
+pub const SECURITY_PERMISSIVE_WARNING: &str = "security is not supported by rmw_shm_rs: \
+    ROS_SECURITY_ENABLE=true without ROS_SECURITY_STRATEGY=Enforce (Permissive), so this \
+    process runs WITHOUT security \
+    (no authentication, encryption or access control; shared memory is readable only by \
+    the same user, remote traffic is plain DDS)";
+
+/// A warning the user must see even when `RMW_SHM_RS_LOG` is unset: through `tracing` when a
+/// subscriber takes it, else straight to stderr (never rcutils logging, see src/log.rs).
+fn warn_always(msg: &str) {
+    if tracing::enabled!(target: "rmw_shm_rs::security", tracing::Level::WARN) {
+        tracing::warn!(target: "rmw_shm_rs::security", "{msg}");
+    } else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "[WARN] [rmw_shm_rs]: {msg}");
+    }
+}
+
 rmw_export! {
-    /// Initializes the middleware into a zero-initialized context (rmw/init.h). Fails when
-    /// security enforcement is requested: rmw_shm_rs has no security plugin.
+    /// Initializes the middleware into a zero-initialized context (rmw/init.h). Fails with
+    /// `RMW_RET_ERROR` (and leaves the context zero-initialized) when security enforcement is
+    /// requested: rmw_shm_rs has no security plugin. Security requested without enforcement
+    /// runs unsecured after a warning on stderr.
     forward(options);
     fn rmw_init(options: *const rmw_init_options_t, context: *mut rmw_context_t) -> rmw_ret_t {
         crate::log::init();
@@ -164,9 +198,10 @@ rmw_export! {
             return Err(Error::invalid("context must be zero-initialized"));
         }
         if security_enforced(opts) {
-            return Err(Error::Unsupported(
-                "security is not supported by rmw_shm_rs (ROS_SECURITY_STRATEGY=Enforce)".into(),
-            ));
+            return Err(Error::Other(SECURITY_ENFORCE_ERROR.into()));
+        }
+        if security_requested(opts) {
+            warn_always(SECURITY_PERMISSIVE_WARNING);
         }
         let domain_id = if opts.domain_id == RMW_DEFAULT_DOMAIN_ID as usize { 0 } else { opts.domain_id };
         let enclave = if opts.enclave.is_null() {
@@ -253,10 +288,19 @@ rmw_export! {
 }
 
 rmw_export! {
-    /// Accepted; the library logs through `tracing` (RMW_SHM_RS_LOG), never through rcutils.
+    /// Accepts the five `rmw_log_severity_t` values and changes nothing: the library logs
+    /// through `tracing` (RMW_SHM_RS_LOG), never through rcutils. Any other value is
+    /// RMW_RET_INVALID_ARGUMENT.
+    #[allow(non_upper_case_globals)] // bindgen's names of the C enumerators
     fn rmw_set_log_severity(severity: rmw_log_severity_t) -> rmw_ret_t {
-        let _ = severity;
-        Ok(())
+        match severity {
+            rmw_log_severity_t_RMW_LOG_SEVERITY_DEBUG
+            | rmw_log_severity_t_RMW_LOG_SEVERITY_INFO
+            | rmw_log_severity_t_RMW_LOG_SEVERITY_WARN
+            | rmw_log_severity_t_RMW_LOG_SEVERITY_ERROR
+            | rmw_log_severity_t_RMW_LOG_SEVERITY_FATAL => Ok(()),
+            _ => Err(Error::invalid(format!("unknown log severity {severity}"))),
+        }
     }
 }
 

@@ -115,7 +115,11 @@ impl DiscoveryChannel {
             listener,
         };
         Ok(Self {
-            ports: Slot::new(ports, Kind::Ports),
+            // The graph worker borrows the ports while it waits (up to 100 ms): at exit, wake
+            // it first, or the release may time out and leave the ports in shared memory.
+            ports: Slot::with_waker(ports, Kind::Ports, |p| {
+                let _ = p.notifier.notify();
+            }),
         })
     }
 

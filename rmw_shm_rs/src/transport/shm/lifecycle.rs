@@ -13,9 +13,16 @@ use parking_lot::{MappedRwLockReadGuard, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, Result};
 
+/// How long the release at exit waits for a slot with a waker: more than the longest wait
+/// such a slot's borrower makes (the graph worker's 100 ms).
+const BOUNDED_WAIT_PATIENCE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Shared-memory resources that can be torn down while handles to them still exist.
 pub struct Slot<T> {
     inner: RwLock<Option<T>>,
+    /// Wakes a thread that blocks while borrowing the resources (a listener's wait), so that
+    /// the release at exit does not give up on it.
+    waker: Option<fn(&T)>,
 }
 
 trait Release: Send + Sync {
@@ -26,10 +33,18 @@ impl<T: Send + Sync> Release for Slot<T> {
     fn release(&self) {
         // A thread blocked in rmw_wait holds a read guard; never hang the exit on it: what
         // cannot be released now is left to the next process's dead-node cleanup.
-        if let Some(mut g) = self
-            .inner
-            .try_write_for(std::time::Duration::from_millis(100))
-        {
+        let mut patience = std::time::Duration::from_millis(100);
+        if let Some(wake) = self.waker {
+            if let Some(g) = self.inner.try_read() {
+                if let Some(v) = g.as_ref() {
+                    wake(v);
+                }
+            }
+            // The wake-up does not always end the wait at once (seen with iceoryx2 0.10
+            // listeners): outlast a whole bounded wait instead.
+            patience = BOUNDED_WAIT_PATIENCE;
+        }
+        if let Some(mut g) = self.inner.try_write_for(patience) {
             drop(g.take());
         }
     }
@@ -83,9 +98,22 @@ pub enum Kind {
 impl<T: Send + Sync + 'static> Slot<T> {
     /// Wraps `value` and registers it for release at exit.
     pub fn new(value: T, kind: Kind) -> Arc<Self> {
+        Self::register(value, kind, None)
+    }
+
+    /// Like [`Slot::new`], for resources a thread borrows while blocking for at most 100 ms:
+    /// at exit `waker` runs on them first (under a shared borrow) to end that wait, and the
+    /// release waits up to 300 ms for it, so they are released instead of left for the next
+    /// process's dead-node cleanup.
+    pub fn with_waker(value: T, kind: Kind, waker: fn(&T)) -> Arc<Self> {
+        Self::register(value, kind, Some(waker))
+    }
+
+    fn register(value: T, kind: Kind, waker: Option<fn(&T)>) -> Arc<Self> {
         install_exit_hook();
         let slot = Arc::new(Slot {
             inner: RwLock::new(Some(value)),
+            waker,
         });
         let weak: Weak<dyn Release> = Arc::downgrade(&slot) as Weak<dyn Release>;
         let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
