@@ -72,9 +72,11 @@ pub struct Count {
 }
 
 impl Count {
+    /// Adds `n`, saturating: `n` may come from another process (a publisher's sequence numbers
+    /// jumping by up to 2^64 count as that many lost messages).
     fn add(&mut self, n: u64) {
-        self.total += n;
-        self.change += n;
+        self.total = self.total.saturating_add(n);
+        self.change = self.change.saturating_add(n);
     }
 }
 
@@ -425,4 +427,24 @@ fn take_count(c: &mut Count) -> EventStatus {
     let s = *c;
     c.change = 0;
     EventStatus::Count(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Count;
+
+    #[test]
+    fn counts_saturate_instead_of_overflowing() {
+        // A peer's sequence numbers can jump by almost 2^64 (fuzz/fuzz_targets/peer_samples.rs).
+        let mut c = Count::default();
+        c.add(u64::MAX - 1);
+        c.add(5);
+        assert_eq!(
+            c,
+            Count {
+                total: u64::MAX,
+                change: u64::MAX
+            }
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! What one process announces about itself to the graph: its nodes and their endpoints.
 //!
 //! Encoded with postcard; decoding input from other processes never panics and never
-//! preallocates more than the input justifies (serde caps size hints).
+//! preallocates from a count the input claims: vectors grow as their elements decode (serde's
+//! own cap would still preallocate up to 1 MiB for a few bytes; fuzz/ checks this).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::entity::qos::QosProfile;
 use crate::sys::rmw_time_t;
@@ -154,6 +155,7 @@ pub struct NodeEntry {
     /// Security enclave of the node's context.
     pub enclave: String,
     /// Its endpoints.
+    #[serde(deserialize_with = "grow_only")]
     pub endpoints: Vec<Endpoint>,
 }
 
@@ -167,6 +169,7 @@ pub struct Participant {
     /// Process id (diagnostics).
     pub pid: u32,
     /// The context's nodes.
+    #[serde(deserialize_with = "grow_only")]
     pub nodes: Vec<NodeEntry>,
     /// The DDS participant prefix (first 12 bytes of its GIDs) of this process's delegate, once
     /// known: DDS endpoints with it are served by shared memory.
@@ -183,6 +186,30 @@ impl Participant {
     pub fn decode(bytes: &[u8]) -> Option<Participant> {
         postcard::from_bytes(bytes).ok()
     }
+}
+
+/// Deserializes a vector without trusting the element count on the wire for its capacity:
+/// it grows as elements actually decode, so memory stays proportional to the input's size.
+fn grow_only<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Grow<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Grow<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut v = Vec::new();
+            while let Some(x) = seq.next_element()? {
+                v.push(x);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_seq(Grow(std::marker::PhantomData))
 }
 
 /// Hex form of a participant key (the iceoryx2 port name of its announcer).

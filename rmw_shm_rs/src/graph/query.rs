@@ -235,5 +235,10 @@ mod tests {
         assert_eq!(Participant::decode(&bytes), Some(p));
         assert_eq!(Participant::decode(&bytes[..bytes.len() / 2]), None);
         assert_eq!(Participant::decode(&[0xff; 64]), None);
+        // Key, version 0, pid 0, then a claim of 2^32 - 1 nodes and nothing more: rejected
+        // (and nothing is allocated for the claim: fuzz/fuzz_targets/graph_announce.rs).
+        let mut claim = vec![7; 16];
+        claim.extend([0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(Participant::decode(&claim), None);
     }
 }
