@@ -4,7 +4,7 @@
 #   scripts/test.sh [extra pytest arguments]      e.g. scripts/test.sh -k talker
 #
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed.
-# Knobs: RMW_SHM_RS_SKIP_RUST=1 (only pytest), RMW_SHM_RS_TEST_IMPL=fastrtps (run the integration
+# Knobs: RMW_SHM_RS_SKIP_RUST=1 (only pytest), RMW_SHM_RS_SKIP_FUZZ=1, RMW_SHM_RS_TEST_IMPL=fastrtps (run the integration
 # tests on rmw_fastrtps_cpp on both sides, to check the tests themselves).
 set -uo pipefail
 
@@ -60,6 +60,12 @@ if [ "${RMW_SHM_RS_SKIP_RUST:-0}" != 1 ]; then
   # counters step, which rebuilds target/release with the counters compiled in.
   if [ "$distro" = kilted ]; then
     step "colcon build + colcon test (scripts/colcon.sh)" 900 "$REPO/scripts/colcon.sh"
+    # Fuzz targets (issue 7): lint, then 20 s each (docs/fuzzing.md); the ASan build takes
+    # ~8 min the first time, so on one distro only. RMW_SHM_RS_SKIP_FUZZ=1 skips it.
+    if [ "${RMW_SHM_RS_SKIP_FUZZ:-0}" != 1 ]; then
+      step "cargo fmt --check (fuzz/)" 300 cargo fmt --manifest-path "$REPO/fuzz/Cargo.toml" --check
+      step "fuzz targets, ${FUZZ_SECONDS:-20} s each (scripts/fuzz.sh)" 1500 "$REPO/scripts/fuzz.sh"
+    fi
   fi
   # Copy and serialization counters (zero-copy claims); last, because it rebuilds the library with
   # the counters compiled in (the next bootstrap rebuilds the ordinary one).
