@@ -22,11 +22,12 @@ def _needs_root():
 
 def test_full_dev_shm_fails_publishes_cleanly_and_other_topics_keep_working(launcher):
     _needs_root()
-    # Private /tmp too: iceoryx2 keeps its service descriptions there, and they must describe
-    # segments of this namespace's /dev/shm only.
+    # A private /tmp/iceoryx2 too: iceoryx2 keeps its service descriptions there, and they must
+    # describe segments of this namespace's /dev/shm only (the rest of /tmp stays: the checkout
+    # may live there).
     prefix = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-              f'mount -t tmpfs -o size={SHM_MIB}m tmpfs /dev/shm && '
-              'mount -t tmpfs tmpfs /tmp && exec "$@"', 'sh']
+              f'mount -t tmpfs -o size={SHM_MIB}m tmpfs /dev/shm && mkdir -p /tmp/iceoryx2 && '
+              'mount -t tmpfs tmpfs /tmp/iceoryx2 && exec "$@"', 'sh']
     p = launcher.start('exhaust', 'exhaust_worker.py', '--big-mib', 2 * SHM_MIB, prefix=prefix,
                        extra_env={'RMW_SHM_RS_PATHS': 'shm', 'RMW_SHM_RS_REMOTE': '0'})
     rc = launcher.wait(p, 90)
