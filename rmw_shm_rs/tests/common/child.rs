@@ -71,8 +71,18 @@ pub struct Child {
 /// (FASTDDS_BUILTIN_TRANSPORTS=UDPv4), discovery on localhost and a random domain; its output
 /// goes to files in `dir`. Killed after 120 s.
 pub fn run(name: &str, envs: &[(&str, &OsStr)], dir: &Path) -> Child {
+    run_with(name, envs, dir, false)
+}
+
+/// As [`run`]; with `in_dir` the child's working directory is `dir` (where iceoryx2 looks for
+/// `config/iceoryx2.toml`).
+pub fn run_with(name: &str, envs: &[(&str, &OsStr)], dir: &Path, in_dir: bool) -> Child {
     let (stdout, stderr) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if in_dir {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env("LD_LIBRARY_PATH", library_path())

@@ -9,11 +9,8 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use super::common::child::{self, Child};
 
@@ -47,43 +44,12 @@ impl Isolated {
     /// Runs test `name` in a child (working directory: the scratch directory) with `envs`
     /// added, as [`child::run`] does otherwise. Killed after 120 s.
     pub fn run(&self, name: &str, envs: &[(&str, &OsStr)]) -> Child {
-        let (stdout, stderr) = (self.dir.join("stdout.txt"), self.dir.join("stderr.txt"));
-        let mut c = Command::new(std::env::current_exe().unwrap())
-            .args([name, "--exact", "--nocapture", "--test-threads=1"])
-            .current_dir(&self.dir)
-            .env(child::CHILD_ENV, "1")
-            .env(PREFIX_ENV, &self.prefix)
-            .env("LD_LIBRARY_PATH", child::library_path())
-            .env("FASTDDS_BUILTIN_TRANSPORTS", "UDPv4")
-            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-            .env("ROS_DOMAIN_ID", child::random_domain().to_string())
-            .env_remove("RMW_SHM_RS_REMOTE")
-            .envs(envs.iter().copied())
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while c.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = c.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let status = c.wait().unwrap();
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        let out = read(&stdout);
-        Child {
-            status,
-            ran_one: out.contains("running 1 test"),
-            report: format!(
-                "child '{name}' {status:?} (prefix {}, files in {})\n--- stdout\n{out}\n--- stderr\n{}",
-                self.prefix,
-                self.dir.display(),
-                read(&stderr)
-            ),
-        }
+        let prefix = OsStr::new(&self.prefix);
+        let mut all = vec![(PREFIX_ENV, prefix)];
+        all.extend_from_slice(envs);
+        let mut c = child::run_with(name, &all, &self.dir, true);
+        c.report = format!("prefix {}: {}", self.prefix, c.report);
+        c
     }
 
     /// The files of this prefix now in /dev/shm and under /tmp/iceoryx2.
