@@ -3,6 +3,7 @@
 //! ROS_AUTOMATIC_DISCOVERY_RANGE and ROS_STATIC_PEERS behave as with rmw_fastrtps_cpp), and one
 //! delegate node per node, with the same name and namespace, so remote graphs show our names.
 
+use std::collections::HashSet;
 use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -185,14 +186,20 @@ impl DdsContext {
 
     /// The nodes and endpoints of other hosts (see [`super::graph::remote_participant`]),
     /// cached until the DDS graph changes or for at most 500 ms.
-    pub fn remote_graph(&self, node: &DdsNode, local: &GraphView) -> Result<Participant> {
+    pub fn remote_graph(
+        &self,
+        node: &DdsNode,
+        local: &GraphView,
+        known: &HashSet<[u8; 12]>,
+        departed: &HashSet<(String, String)>,
+    ) -> Result<Participant> {
         let mut cache = self.graph_cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, p)) = cache.as_ref() {
             if at.elapsed() < REMOTE_GRAPH_TTL {
                 return Ok(p.clone());
             }
         }
-        let p = super::graph::remote_participant(node, local)?;
+        let p = super::graph::remote_participant(node, local, known, departed)?;
         tracing::debug!(target: "rmw_shm_rs::delegate", nodes = p.nodes.len(), endpoints = p.nodes.iter().map(|n| n.endpoints.len()).sum::<usize>(), "remote graph snapshot");
         *cache = Some((Instant::now(), p.clone()));
         Ok(p)

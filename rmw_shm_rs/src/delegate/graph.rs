@@ -132,14 +132,28 @@ fn topic_endpoints(
 
 /// The nodes and endpoints the delegate sees that are not this host's rmw_shm_rs processes
 /// (those are in `local` already).
-pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participant> {
+///
+/// DDS keeps a killed process's participant until its lease runs out (about 20 s with Fast
+/// DDS), and its nodes and endpoints must not come back as another host's meanwhile: `known`
+/// holds the DDS prefixes of this host's delegates seen so far (also of processes that have
+/// left the shared-memory graph), whose endpoints are left out, and `departed` the names of
+/// the nodes of this host's processes that died recently. A node is left out when none of its
+/// topic endpoints is another host's and it has one with a known prefix or a departed name (its
+/// endpoints may go from the DDS graph before the node does).
+pub fn remote_participant(
+    node: &DdsNode,
+    local: &GraphView,
+    known: &HashSet<[u8; 12]>,
+    departed: &HashSet<(String, String)>,
+) -> Result<Participant> {
     let d = node.delegate();
     let local_nodes: HashSet<(String, String)> = local
         .node_names()
         .into_iter()
         .map(|n| (n.name, n.namespace))
         .collect();
-    let prefixes = local.remote_prefixes();
+    let mut prefixes = local.remote_prefixes();
+    prefixes.extend(known);
     // SAFETY: zero-initialized arrays, as the API wants them.
     let (mut names, mut nss, mut encl) = unsafe {
         (
@@ -183,6 +197,8 @@ pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participa
     )?;
     // SAFETY: filled just above.
     let topics = unsafe { names_and_types(&mut nat) };
+    // Nodes with an endpoint of one of this host's delegates.
+    let mut ours: HashSet<(String, String)> = HashSet::new();
     for (topic, _) in topics {
         let Ok(t) = CString::new(topic) else { continue };
         for (kind, query) in [
@@ -197,6 +213,7 @@ pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participa
         ] {
             for (n, ns, e) in topic_endpoints(node, &t, kind, query)? {
                 if prefixes.iter().any(|p| e.gid.starts_with(p)) {
+                    ours.insert((n, ns));
                     continue;
                 }
                 if let Some(entry) = nodes.iter_mut().find(|x| x.name == n && x.namespace == ns) {
@@ -205,6 +222,12 @@ pub fn remote_participant(node: &DdsNode, local: &GraphView) -> Result<Participa
             }
         }
     }
+    // A node of a process of this host that left the shared-memory graph (killed): DDS still
+    // lists it until the participant's lease ends.
+    nodes.retain(|x| {
+        let key = (x.name.clone(), x.namespace.clone());
+        !x.endpoints.is_empty() || !(ours.contains(&key) || departed.contains(&key))
+    });
     for entry in &mut nodes {
         let (Ok(n), Ok(ns)) = (
             CString::new(entry.name.as_str()),

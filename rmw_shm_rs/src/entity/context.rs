@@ -124,9 +124,17 @@ impl Context {
     /// rmw_shm_rs processes, which `local` has).
     pub fn remote_graph(&self, node: &DdsNode, local: &GraphView) -> Option<Participant> {
         let ctx = self.remote.get().cloned().flatten()?;
-        ctx.remote_graph(node, local)
-            .map_err(|e| tracing::debug!(target: "rmw_shm_rs::delegate", "remote graph unavailable: {e}"))
-            .ok()
+        let graph = &self.graph;
+        ctx.remote_graph(
+            node,
+            local,
+            &graph.dds_prefixes().1,
+            &graph.departed_nodes(),
+        )
+        .map_err(
+            |e| tracing::debug!(target: "rmw_shm_rs::delegate", "remote graph unavailable: {e}"),
+        )
+        .ok()
     }
 
     /// Marks the context shut down (`rmw_shutdown`): no new entities.

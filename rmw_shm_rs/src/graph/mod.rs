@@ -27,6 +27,9 @@ use crate::transport::shm::{cleanup_dead_nodes, DiscoveryChannel, ShmContext};
 const LIVENESS_PERIOD: Duration = Duration::from_millis(500);
 /// Longest a worker sleeps before looking at its stop flag again.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// How long the names of a dead participant's nodes are remembered ([`Graph::departed_nodes`]):
+/// longer than a DDS participant lease (Fast DDS: 20 s by default).
+const DEPARTED_TTL: Duration = Duration::from_secs(60);
 
 /// Something that reacts to graph changes (a transient-local publisher delivering history to
 /// new subscriptions, a subscription recomputing which publishers are incompatible, ...).
@@ -75,6 +78,8 @@ struct Shared {
     /// DDS participant prefixes of this host's delegates, with a generation that changes with
     /// them (recomputed on every graph change).
     dds_prefixes: RwLock<(u64, Arc<HashSet<[u8; 12]>>)>,
+    /// (name, namespace) of the nodes of participants that died, and when they were dropped.
+    departed: Mutex<HashMap<(String, String), Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -204,13 +209,20 @@ impl Shared {
             self.channel.live_keys().into_iter().collect();
         let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
         let before = peers.len();
+        let mut departed = lock(&self.departed);
+        let now = Instant::now();
+        departed.retain(|_, at| now.duration_since(*at) < DEPARTED_TTL);
         peers.retain(|k, p| {
             let alive = live.contains(&key_hex(k));
             if !alive {
                 touched.add(p);
+                for n in &p.nodes {
+                    departed.insert((n.name.clone(), n.namespace.clone()), now);
+                }
             }
             alive
         });
+        drop(departed);
         self.channel.refresh();
         peers.len() != before
     }
@@ -266,6 +278,7 @@ impl Graph {
             stop: AtomicBool::new(false),
             next_node_id: AtomicU64::new(1),
             dds_prefixes: RwLock::new((0, Arc::new(HashSet::new()))),
+            departed: Mutex::new(HashMap::new()),
         });
         shared.update_local(|_| {});
         let worker_shared = shared.clone();
@@ -314,6 +327,19 @@ impl Graph {
             .read()
             .unwrap_or_else(|e| e.into_inner());
         (p.0, p.1.clone())
+    }
+
+    /// (name, namespace) of the nodes of this host's processes that died during the last
+    /// minute: their DDS participants outlive them until their lease ends, and a node of
+    /// theirs that DDS still lists must not count as another host's (`delegate/graph.rs`).
+    pub fn departed_nodes(&self) -> HashSet<(String, String)> {
+        let departed = lock(&self.shared.departed);
+        let now = Instant::now();
+        departed
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) < DEPARTED_TTL)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Announces this process's delegate participant prefix (once known).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use iceoryx2::node::{NodeCleanupFailure, NodeView};
 use iceoryx2::prelude::*;
-use rmw_shm_rs::transport::shm::Svc;
+use rmw_shm_rs::transport::shm::{remove_unfinished_tags, Svc};
 
 use crate::{Opts, Progress};
 
@@ -104,7 +104,14 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             d.pid
         ));
         let id = d.view.id().value();
-        let first = d.view.clone().try_remove_stale_resources();
+        let mut first = d.view.clone().try_remove_stale_resources();
+        // A process that died while creating a tag leaves a node iceoryx2 cannot finish
+        // (rmw_shm_rs::transport::shm::cleanup): remove the unfinished tags and try again.
+        if matches!(first, Err(NodeCleanupFailure::InternalError))
+            && remove_unfinished_tags(Config::global_config(), id)
+        {
+            first = d.view.clone().try_remove_stale_resources();
+        }
         let result = match first {
             // Another process (any live rmw_shm_rs context cleans up every 500 ms) is at it:
             // wait for it to finish, or take over if it dies.

@@ -13,6 +13,7 @@
 //! accepts both.
 
 mod backing;
+mod cleanup;
 mod config;
 mod discovery;
 mod lifecycle;
@@ -20,6 +21,7 @@ mod publisher;
 mod request_response;
 mod subscriber;
 
+pub use cleanup::{cleanup_dead_nodes, remove_unfinished_tags};
 pub use config::{Lane, TopicLimits};
 pub use discovery::DiscoveryChannel;
 pub use lifecycle::release_all;
@@ -132,17 +134,6 @@ impl ShmContext {
             format!("rmw_shm_rs/d{}/h{}", self.domain_id, digest(&name))
         }
     }
-}
-
-/// Removes the resources of iceoryx2 nodes whose processes died (SIGKILL, crash).
-pub fn cleanup_dead_nodes() {
-    let cfg = Config::global_config();
-    let _ = Node::<Svc>::list(cfg, |state| {
-        if let NodeState::Dead(view) = state {
-            let _ = view.try_remove_stale_resources();
-        }
-        CallbackProgression::Continue
-    });
 }
 
 fn init_logging() {

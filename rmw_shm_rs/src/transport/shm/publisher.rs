@@ -138,7 +138,7 @@ impl Port {
         let header = *sample.user_header();
         let len = sample.payload().len();
         // SAFETY: per the caller.
-        let mut delivered = unsafe { self.send(sample) }?;
+        let mut delivered = unsafe { self.send(sample) }.map_err(|e| self.blocked(e))?;
         if self.lane != Lane::KeepAll {
             return Ok(());
         }
@@ -159,9 +159,24 @@ impl Port {
             let mut again = self.loan(len, header)?;
             refill(again.payload_mut())?;
             // SAFETY: `refill` initialized the whole payload.
-            delivered = unsafe { self.send(again) }?;
+            delivered = unsafe { self.send(again) }.map_err(|e| self.blocked(e))?;
         }
         Ok(())
+    }
+
+    /// A send to the keep-all lane fails when a subscription's queue stayed full for
+    /// `RMW_SHM_RS_MAX_BLOCKING_MS` (the backpressure handler gave up, the sample is not
+    /// delivered): say so, with the limit.
+    fn blocked(&self, e: Error) -> Error {
+        if self.lane != Lane::KeepAll {
+            return e;
+        }
+        Error::Other(format!(
+            "a KEEP_ALL subscription on '{}' kept its queue full for {:?} \
+             (RMW_SHM_RS_MAX_BLOCKING_MS): {e}",
+            self.service.name(),
+            TopicLimits::get().max_blocking
+        ))
     }
 }
 

@@ -4,9 +4,7 @@
 use crate::transport::shm::backing::Backing;
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 use iceoryx2::pending_response::PendingResponse;
 use iceoryx2::port::client::{Client, RequestSendError};
@@ -27,9 +25,6 @@ use crate::transport::shm::lifecycle::{Kind, Slot};
 use crate::transport::shm::{ShmContext, Svc};
 
 type Pending = PendingResponse<Svc, [u8], RequestHeader, [u8], ResponseHeader>;
-
-/// How often [`ShmClient::server_available`] may run the dead-node cleanup (milliseconds).
-const CLEANUP_INTERVAL_MS: u64 = 250;
 
 // Fields drop in declaration order: pending requests before the port they came from.
 struct Ports {
@@ -202,20 +197,19 @@ impl ShmClient {
     }
 
     /// Whether a server of the service exists. When it says yes, this client is connected to
-    /// it: a request sent now is queued for it. Removes dead processes' ports first (at most
-    /// every 250 ms), so a killed server stops counting.
+    /// it: a request sent now is queued for it. A killed server stops counting when the
+    /// dead-node cleanup of the graph worker (every 500 ms, in every process) has removed its
+    /// ports; running that cleanup here instead would block the caller for as long as it takes
+    /// (it lists /dev/shm per port of the dead process: over a second was seen).
     pub fn server_available(&self) -> bool {
         let Ok(ports) = self.ports.get() else {
             return false;
         };
-        if ports.service.dynamic_config().number_of_servers() == 0 {
-            return false;
-        }
-        cleanup_dead_nodes_now_and_then();
-        if ports.service.dynamic_config().number_of_servers() == 0 {
-            return false;
-        }
-        ports.client.update_connections().is_ok()
+        let listed = ports.service.dynamic_config().number_of_servers() > 0;
+        // Also without servers: updating lets go of the connection to a server that is gone
+        // (SIGKILLed), whose file would otherwise stay in /dev/shm while this client lives.
+        let connected = ports.client.update_connections().is_ok();
+        listed && connected
     }
 
     /// Consumes pending wake-up events.
@@ -229,21 +223,5 @@ impl ShmClient {
         Some(ListenerFd(MappedRwLockReadGuard::map(ports, |p| {
             &p.listener
         })))
-    }
-}
-
-/// Runs the dead-node cleanup unless it ran less than [`CLEANUP_INTERVAL_MS`] ago (in this
-/// process).
-fn cleanup_dead_nodes_now_and_then() {
-    static START: OnceLock<Instant> = OnceLock::new();
-    static LAST_MS: AtomicU64 = AtomicU64::new(0);
-    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + CLEANUP_INTERVAL_MS;
-    let last = LAST_MS.load(Ordering::Relaxed);
-    if now - last >= CLEANUP_INTERVAL_MS
-        && LAST_MS
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        crate::transport::shm::cleanup_dead_nodes();
     }
 }
