@@ -6,6 +6,7 @@
 //! - the calls that reach a finished context or options again ("double destroy" as rcl can
 //!   produce it: rcl frees its own handles once, but shutdown, fini and options fini can be
 //!   repeated) get the codes rmw/init.h and rmw/init_options.h document, with a message;
+//! - `rmw_shutdown` stops and joins the context's DDS graph watcher thread;
 //! - `rmw_context_fini` before `rmw_shutdown` is refused and leaves the context usable.
 //!
 //! A destroyed handle's memory is freed (as in every rmw): calling `rmw_destroy_*` on it again
@@ -58,6 +59,16 @@ unsafe fn publishers_seen(node: *const rmw_node_t, topic: &std::ffi::CStr) -> us
     let r = unsafe { rmw_count_publishers(node, topic.as_ptr(), &mut n) };
     assert_eq!(r, RET_OK);
     n
+}
+
+/// The threads of this process named like the DDS graph watcher (`rmw_shm_rs-dds-graph`,
+/// truncated to 15 bytes by the kernel).
+fn watcher_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "rmw_shm_rs-dds-")
+        .count()
 }
 
 /// In a child with its own iceoryx2 prefix (the parent checks the files it leaves).
@@ -124,8 +135,13 @@ fn live_entities_child() {
         let before = ty.new_msg("before shutdown");
         assert_eq!(rmw_publish(publ, before.cast(), null_mut()), RET_OK);
 
+        // Each context with endpoints runs one DDS graph watcher thread (the delegate is on).
+        assert_eq!(watcher_threads(), 2, "one DDS graph watcher per context");
+
         // rmw_shutdown with everything alive; again is a no-op (rmw/init.h).
         assert_eq!(rmw_shutdown(&mut *a.context), RET_OK);
+        // A's watcher was stopped and joined by the shutdown: no thread of A outlives it.
+        assert_eq!(watcher_threads(), 1, "A's DDS graph watcher still runs");
         assert_eq!(rmw_shutdown(&mut *a.context), RET_OK);
         // No new entities on a shut-down context.
         let p2 = rmw_create_publisher(

@@ -64,6 +64,9 @@ delegate_fns! {
     rmw_get_service_names_and_types_by_node: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, *const std::ffi::c_char, *mut rmw_names_and_types_t) -> rmw_ret_t;
     rmw_get_client_names_and_types_by_node: fn(*const rmw_node_t, *mut rcutils_allocator_t, *const std::ffi::c_char, *const std::ffi::c_char, *mut rmw_names_and_types_t) -> rmw_ret_t;
     rmw_node_get_graph_guard_condition: fn(*const rmw_node_t) -> *const rmw_guard_condition_t;
+    rmw_create_guard_condition: fn(*mut rmw_context_t) -> *mut rmw_guard_condition_t;
+    rmw_destroy_guard_condition: fn(*mut rmw_guard_condition_t) -> rmw_ret_t;
+    rmw_trigger_guard_condition: fn(*const rmw_guard_condition_t) -> rmw_ret_t;
     rmw_create_wait_set: fn(*mut rmw_context_t, usize) -> *mut rmw_wait_set_t;
     rmw_destroy_wait_set: fn(*mut rmw_wait_set_t) -> rmw_ret_t;
     rmw_wait: fn(*mut rmw_subscriptions_t, *mut rmw_guard_conditions_t, *mut rmw_services_t, *mut rmw_clients_t, *mut rmw_events_t, *mut rmw_wait_set_t, *const rmw_time_t) -> rmw_ret_t;

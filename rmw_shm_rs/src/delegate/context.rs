@@ -208,16 +208,15 @@ impl DdsContext {
     /// Starts (once) the thread that waits on the delegate's graph guard condition and calls
     /// `on_change` whenever the DDS graph changes (remote nodes or endpoints come or go).
     pub fn watch_graph(self: &Arc<Self>, on_change: Box<dyn Fn() + Send + Sync>) {
-        if self.watching.swap(true, Ordering::SeqCst) {
-            return;
+        if !self.watching.swap(true, Ordering::SeqCst) {
+            super::watch::start(self, on_change);
         }
-        let weak = Arc::downgrade(self);
-        let spawned = std::thread::Builder::new()
-            .name("rmw_shm_rs-dds-graph".into())
-            .spawn(move || super::watch::run(weak, on_change));
-        if let Err(e) = spawned {
-            tracing::warn!(target: "rmw_shm_rs::delegate", "cannot start the DDS graph watcher: {e}");
-        }
+    }
+
+    /// Stops and joins the graph watcher (at our context's shutdown and finalization), so that
+    /// no thread of ours uses the delegate after it. Idempotent.
+    pub fn stop_watching(&self) {
+        super::watch::stop(self);
     }
 }
 
@@ -230,6 +229,7 @@ static EXITING: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn mark_exiting() {
     EXITING.store(true, Ordering::SeqCst);
+    super::watch::stop_all();
 }
 
 fn exit_guard() {
@@ -242,6 +242,7 @@ fn exit_guard() {
 
 impl Drop for DdsContext {
     fn drop(&mut self) {
+        super::watch::stop(self);
         if EXITING.load(Ordering::SeqCst) {
             return;
         }

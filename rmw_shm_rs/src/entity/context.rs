@@ -140,6 +140,14 @@ impl Context {
     /// Marks the context shut down (`rmw_shutdown`): no new entities.
     pub fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
+        self.stop_remote_watcher();
+    }
+
+    /// Joins the delegate's graph watcher thread, so none of our threads outlives the context.
+    fn stop_remote_watcher(&self) {
+        if let Some(Some(remote)) = self.remote.get() {
+            remote.stop_watching();
+        }
     }
 
     /// Whether `rmw_shutdown` was called.
@@ -154,5 +162,11 @@ impl Context {
         } else {
             Ok(())
         }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.stop_remote_watcher();
     }
 }
