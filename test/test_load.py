@@ -11,7 +11,6 @@ import json
 import os
 import resource
 
-import pytest
 
 NODES, TOPICS, RATE = 50, 10, 1000.0
 SECONDS = float(os.environ.get('RMW_SHM_RS_LOAD_SECONDS')
@@ -31,15 +30,11 @@ def _exit_codes(launcher, procs):
     return [launcher.wait(p, SECONDS + 380) for p in procs]
 
 
-def _known_exit_crash(codes, procs):
-    """The load checks passed; a process that then died on its way out is the known crash of the
-    delegate's graph watcher at exit (a destructor panicking on the watcher thread while 50 nodes
-    are destroyed, seen on Jazzy; the watcher is not joined at fini): reported as XFAIL until
-    fixed, never as a pass."""
+def _clean_exits(codes, procs):
+    """Every process exits 0 after the load (shutdown with 50 nodes' entities and the delegate's
+    graph watcher, which is joined at context shutdown)."""
     bad = [(p.name, c) for p, c in zip(procs, codes) if c != 0]
-    if bad:
-        pytest.xfail(f'load checks passed, but processes died at exit: {bad} '
-                     '(known: delegate graph watcher panics during teardown)')
+    assert not bad, f'processes died at exit: {bad}\n' + '\n'.join(p.report() for p in procs)
 
 
 def _report(proc):
@@ -64,15 +59,6 @@ def _start(launcher, name, a, b, offset, rate, topics=TOPICS, rounds=ROUNDS):
                           '--rate', rate, '--watchdog', SECONDS + 400)
 
 
-# Seen once on Jazzy: after a clean load run, one process aborted at exit (the delegate's graph
-# watcher panicked in a destructor during teardown) and the other three then waited for it.
-# Kept running and reported there, not counted against the suite until the watcher is joined at
-# fini (issue 7 follow-up).
-JAZZY_EXIT_CRASH = pytest.mark.xfail(os.environ.get('RMW_SHM_RS_DISTRO') == 'jazzy', strict=False,
-                                     reason='delegate graph watcher can abort the process at exit')
-
-
-@JAZZY_EXIT_CRASH
 def test_fifty_nodes_in_one_process(launcher):
     topics = ONE_PROCESS_TOPICS
     rounds = int(RATE * SECONDS / (NODES * topics))
@@ -84,10 +70,9 @@ def test_fifty_nodes_in_one_process(launcher):
     r = _report(p)
     assert r['received'] == r['published'] == rounds * NODES * topics, r
     _check('one process', r, p, rounds)
-    _known_exit_crash(codes, [p])
+    _clean_exits(codes, [p])
 
 
-@JAZZY_EXIT_CRASH
 def test_fifty_nodes_over_four_processes(launcher):
     cuts = [round(k * NODES / 4) for k in range(5)]
     # Node i subscribes to node i + 13: always a node of another process.
@@ -96,4 +81,4 @@ def test_fifty_nodes_over_four_processes(launcher):
     codes = _exit_codes(launcher, procs)
     for k, p in enumerate(procs):
         _check(f'process {k}', _report(p), p)
-    _known_exit_crash(codes, procs)
+    _clean_exits(codes, procs)
