@@ -55,6 +55,11 @@ class RosEnv:
         self.lib = env.get('RMW_SHM_RS_LIB', '')
         self.python = env.get('RMW_SHM_RS_PYTHON') or sys.executable
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+        # Stock Fast DDS's shared-memory transport leaves port files in /dev/shm when a process
+        # is killed, and a later participant can spin forever opening a stale one (seen on a
+        # long-used machine). The stock side of every test talks UDPv4 (what crosses hosts);
+        # rmw_shm_rs's delegate uses UDPv4 already.
+        env.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'UDPv4')
         env['PYTHONUNBUFFERED'] = '1'
         env['PYTHONDONTWRITEBYTECODE'] = '1'
         env.setdefault('RCUTILS_LOGGING_BUFFERED_STREAM', '0')
