@@ -9,6 +9,12 @@ use std::collections::HashMap;
 /// queue holds at most `RMW_SHM_RS_MAX_DEPTH` samples, so a duplicate is never older.
 const WINDOW: u64 = 128;
 
+/// How many publishers are tracked at once. A subscription has far fewer live publishers; a peer
+/// that invents GIDs (or many short-lived publishers) makes the least recently heard one be
+/// forgotten instead of growing the table: its next sample then counts no loss and a duplicate
+/// of an older one is delivered, as for a new publisher.
+const MAX_PUBLISHERS: usize = 1024;
+
 /// One publisher's sequence numbers seen so far.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -16,6 +22,8 @@ struct Seen {
     highest: u64,
     /// Bit `i` set: sequence number `highest - i` was seen.
     mask: u128,
+    /// The tracker's arrival count when this publisher was last heard.
+    heard: u64,
 }
 
 /// Verdict on a sample's sequence number.
@@ -31,21 +39,29 @@ pub enum Arrival {
 #[derive(Debug, Default)]
 pub struct SequenceTracker {
     seen: HashMap<[u8; 16], Seen>,
+    arrivals: u64,
 }
 
 impl SequenceTracker {
     /// Records `sequence` of publisher `gid` and says whether it is new.
     pub fn arrive(&mut self, gid: [u8; 16], sequence: u64) -> Arrival {
+        self.arrivals += 1;
+        let heard = self.arrivals;
         let Some(s) = self.seen.get_mut(&gid) else {
+            if self.seen.len() >= MAX_PUBLISHERS {
+                self.forget_least_recent();
+            }
             self.seen.insert(
                 gid,
                 Seen {
                     highest: sequence,
                     mask: 1,
+                    heard,
                 },
             );
             return Arrival::New { lost: 0 };
         };
+        s.heard = heard;
         if sequence > s.highest {
             let ahead = sequence - s.highest;
             s.mask = if ahead >= WINDOW {
@@ -67,6 +83,17 @@ impl SequenceTracker {
         }
         s.mask |= bit;
         Arrival::New { lost: 0 }
+    }
+
+    fn forget_least_recent(&mut self) {
+        let oldest = self
+            .seen
+            .iter()
+            .min_by_key(|(_, s)| s.heard)
+            .map(|(g, _)| *g);
+        if let Some(g) = oldest {
+            self.seen.remove(&g);
+        }
     }
 }
 
@@ -107,6 +134,29 @@ mod tests {
         assert_eq!(t.arrive(A, 7), Arrival::New { lost: 0 });
         assert_eq!(t.arrive(A, 7), Arrival::Duplicate);
         assert_eq!(t.arrive(A, 8), Arrival::Duplicate);
+    }
+
+    #[test]
+    fn the_table_keeps_the_most_recently_heard_publishers() {
+        let mut t = SequenceTracker::default();
+        let gid = |i: usize| {
+            let mut g = [0u8; 16];
+            g[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            g
+        };
+        t.arrive(A, 1);
+        for i in 0..3 * MAX_PUBLISHERS {
+            t.arrive(gid(i + 1000), 1);
+            if i % 100 == 0 {
+                t.arrive(A, 2 + i as u64 / 100);
+            }
+        }
+        assert_eq!(t.seen.len(), MAX_PUBLISHERS, "bounded");
+        // A is heard regularly, so it is kept: its last sample is still a duplicate.
+        let last = 2 + (3 * MAX_PUBLISHERS as u64 - 1) / 100;
+        assert_eq!(t.arrive(A, last), Arrival::Duplicate);
+        // The earliest invented GIDs were forgotten: they count as new publishers.
+        assert_eq!(t.arrive(gid(1000), 1), Arrival::New { lost: 0 });
     }
 
     #[test]
