@@ -110,6 +110,14 @@ pub fn finite_ns(t: &sys::rmw_time_t) -> Option<u64> {
     (ns != 0 && ns < i64::MAX as u64).then_some(ns)
 }
 
+/// Whether a sample stamped `source_ns` (ns since the epoch) is still within the publisher's
+/// `lifespan_ns` at `now_ns` (rmw QoS lifespan: older samples are not delivered). 0 means
+/// infinite, and so does a lifespan beyond `i64` nanoseconds (292 years), which a peer may send.
+pub fn within_lifespan(now_ns: i64, source_ns: i64, lifespan_ns: u64) -> bool {
+    lifespan_ns == 0
+        || i64::try_from(lifespan_ns).map_or(true, |l| now_ns.saturating_sub(source_ns) <= l)
+}
+
 /// `qos` as DDS matching sees it: an unspecified deadline or liveliness lease duration (0) is
 /// infinite. Endpoints reported by DDS discovery (other hosts) carry RMW_DURATION_INFINITE where
 /// a ROS profile says "unspecified"; comparing both in this form gives DDS's verdict
@@ -348,4 +356,22 @@ pub fn first_incompatible_policy(publisher: &QosProfile, subscription: &QosProfi
         sys::rmw_qos_policy_kind_e_RMW_QOS_POLICY_INVALID,
         |(kind, _)| *kind,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_lifespan;
+
+    #[test]
+    fn lifespan_bounds_the_age_and_huge_values_are_infinite() {
+        assert!(within_lifespan(1_000, 900, 100));
+        assert!(!within_lifespan(1_001, 900, 100));
+        assert!(within_lifespan(i64::MAX, 0, 0), "0: infinite");
+        assert!(
+            within_lifespan(i64::MAX, 0, 1 << 63),
+            "beyond i64: infinite"
+        );
+        assert!(within_lifespan(i64::MAX, i64::MIN, u64::MAX), "no overflow");
+        assert!(!within_lifespan(i64::MAX, i64::MIN, 5), "saturating age");
+    }
 }

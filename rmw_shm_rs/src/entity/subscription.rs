@@ -212,8 +212,7 @@ impl Subscription {
             Arrival::New { lost } if lost > 0 => self.status.lost(lost),
             Arrival::New { .. } => {}
         }
-        header.lifespan == 0
-            || now.saturating_sub(header.source_timestamp) <= header.lifespan as i64
+        super::qos::within_lifespan(now, header.source_timestamp, header.lifespan)
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, Option<SubscriberSample>> {
