@@ -103,18 +103,10 @@ fi
 PP="$OUT/pingpong"
 if [ ! -x "$PP" ] || [ "$REPO/bench/pingpong.c" -nt "$PP" ]; then
   step "Building bench/pingpong.c"
-  INC=()
-  for d in "$VENV"/include/*/; do INC+=("-I$d"); done
-  LINKDIRS=()
-  IFS=: read -r -a _ldp <<<"$LD_LIBRARY_PATH"
-  for d in "${_ldp[@]}"; do [ -n "$d" ] && LINKDIRS+=("-Wl,-rpath-link,$d"); done
-  PYLIBDIR="$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')"
-  PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-  gcc -O2 -g -std=gnu11 -Wall -Wextra -o "$PP" "$REPO/bench/pingpong.c" "${INC[@]}" \
-    -L"$VENV/lib" "${LINKDIRS[@]}" \
-    -lrcl -lrcutils -lrmw -lrosidl_runtime_c \
-    -lsensor_msgs__rosidl_generator_c -lsensor_msgs__rosidl_typesupport_c \
-    -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed -lm
+  # shellcheck source=scripts/rcl_cc.sh
+  . "$REPO/scripts/rcl_cc.sh"
+  rcl_cc -O2 "$PP" "$REPO/bench/pingpong.c" \
+    -lsensor_msgs__rosidl_generator_c -lsensor_msgs__rosidl_typesupport_c
   echo "    $PP"
 fi
 

@@ -121,27 +121,14 @@ cp "$RMW_SHM_RS_LIB" "$LIB_SNAPSHOT"
 # 2. The C ping-pong
 # ---------------------------------------------------------------------------------------------
 step "Building bench/pingpong.c"
-INC=()
-for d in "$VENV"/include/*/; do INC+=("-I$d"); done
-LINKDIRS=()
-IFS=: read -r -a _ldp <<<"$LD_LIBRARY_PATH"
-for d in "${_ldp[@]}"; do [ -n "$d" ] && LINKDIRS+=("-Wl,-rpath-link,$d"); done
-# libpython of the venv's interpreter: the *_rosidl_generator_py libraries librcl pulls in
-# reference Python symbols.
-PYLIBDIR="$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')"
-PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-gcc -O2 -g -std=gnu11 -Wall -Wextra -o "$OUT/pingpong" "$REPO/bench/pingpong.c" "${INC[@]}" \
-  -L"$VENV/lib" "${LINKDIRS[@]}" \
-  -lrcl -lrcutils -lrmw -lrosidl_runtime_c \
-  -lsensor_msgs__rosidl_generator_c -lsensor_msgs__rosidl_typesupport_c \
-  -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed -lm
+# shellcheck source=scripts/rcl_cc.sh
+. "$REPO/scripts/rcl_cc.sh"
+rcl_cc -O2 "$OUT/pingpong" "$REPO/bench/pingpong.c" \
+  -lsensor_msgs__rosidl_generator_c -lsensor_msgs__rosidl_typesupport_c
 echo "    $OUT/pingpong"
 if [ "$LOAN" = 1 ]; then
   step "Building bench/pingpong_loan.c"
-  gcc -O2 -g -std=gnu11 -Wall -Wextra -o "$OUT/pingpong_loan" "$REPO/bench/pingpong_loan.c" "${INC[@]}" \
-    -L"$VENV/lib" "${LINKDIRS[@]}" \
-    -lrcl -lrcutils -lrmw -lrosidl_runtime_c -lrosidl_typesupport_introspection_c \
-    -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed -lm
+  rcl_cc -O2 "$OUT/pingpong_loan" "$REPO/bench/pingpong_loan.c" -lrosidl_typesupport_introspection_c
   echo "    $OUT/pingpong_loan"
 fi
 

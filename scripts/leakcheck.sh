@@ -59,19 +59,11 @@ LIB="$OUT/librmw_shm_rs.so"
 cp "$RMW_SHM_RS_LIB" "$LIB"
 
 step "Building scripts/leakcheck.c"
-INC=()
-for d in "$VENV"/include/*/; do INC+=("-I$d"); done
-LINKDIRS=()
-IFS=: read -r -a _ldp <<<"$LD_LIBRARY_PATH"
-for d in "${_ldp[@]}"; do [ -n "$d" ] && LINKDIRS+=("-Wl,-rpath-link,$d"); done
-PYLIBDIR="$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')"
-PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-gcc -O1 -g -std=gnu11 -Wall -Wextra -o "$OUT/leakcheck" "$REPO/scripts/leakcheck.c" "${INC[@]}" \
-  -L"$VENV/lib" "${LINKDIRS[@]}" \
-  -lrcl -lrcutils -lrmw -lrosidl_runtime_c \
+# shellcheck source=scripts/rcl_cc.sh
+. "$REPO/scripts/rcl_cc.sh"
+rcl_cc -O1 "$OUT/leakcheck" "$REPO/scripts/leakcheck.c" \
   -lstd_msgs__rosidl_generator_c -lstd_msgs__rosidl_typesupport_c \
-  -ltest_msgs__rosidl_generator_c -ltest_msgs__rosidl_typesupport_c \
-  -L"$PYLIBDIR" -Wl,--no-as-needed -l"python$PYVER" -Wl,--as-needed
+  -ltest_msgs__rosidl_generator_c -ltest_msgs__rosidl_typesupport_c
 
 PREFIX="iox2leak$$_"
 printf '[global]\nprefix = "%s"\n' "$PREFIX" >"$OUT/config/iceoryx2.toml"
