@@ -8,7 +8,7 @@
 //! A delegate guard condition in the same wait set ends a wait early when the watcher is stopped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -36,6 +36,44 @@ struct Watcher {
     stop: Arc<AtomicBool>,
     wake: Wake,
     thread: JoinHandle<()>,
+    finished: Arc<Finished>,
+}
+
+/// How long a stop waits for the watcher to end before leaving it be (it then ends on its own
+/// after its current wait; a stop never hangs on the delegate).
+const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Set by the watcher thread when it ends (also by a panic, through its drop).
+#[derive(Default)]
+struct Finished {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Finished {
+    fn set(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    /// Waits up to `timeout` for the thread to end; true when it did.
+    fn wait(&self, timeout: Duration) -> bool {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, _) = self
+            .cv
+            .wait_timeout_while(done, timeout, |d| !*d)
+            .unwrap_or_else(|e| e.into_inner());
+        *done
+    }
+}
+
+/// Marks the watcher finished when its thread leaves `run`, however it leaves.
+struct SetOnDrop(Arc<Finished>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
 }
 
 /// The running watchers of this process.
@@ -61,15 +99,21 @@ pub(super) fn start(ctx: &Arc<DdsContext>, on_change: Box<dyn Fn() + Send + Sync
     let stop = Arc::new(AtomicBool::new(false));
     let weak = Arc::downgrade(ctx);
     let flag = stop.clone();
+    let finished = Arc::new(Finished::default());
+    let on_exit = SetOnDrop(finished.clone());
     let spawned = std::thread::Builder::new()
         .name("rmw_shm_rs-dds-graph".into())
-        .spawn(move || run(weak, &flag, wake, on_change));
+        .spawn(move || {
+            let _on_exit = on_exit;
+            run(weak, &flag, wake, on_change);
+        });
     match spawned {
         Ok(thread) => watchers().push(Watcher {
             context: Arc::as_ptr(ctx) as usize,
             stop,
             wake,
             thread,
+            finished,
         }),
         Err(e) => {
             tracing::warn!(target: "rmw_shm_rs::delegate", "cannot start the DDS graph watcher: {e}");
@@ -104,8 +148,8 @@ pub(super) fn stop_all() {
     }
 }
 
-/// Asks `w` to stop, wakes it and joins it; false when called from the watcher itself (which
-/// then ends after its current wait).
+/// Asks `w` to stop, wakes it and joins it; false when called from the watcher itself or when
+/// it did not end within [`STOP_TIMEOUT`] (it then ends after its current wait, on its own).
 fn halt(w: Watcher) -> bool {
     w.stop.store(true, Ordering::SeqCst);
     if !w.wake.0.is_null() {
@@ -118,6 +162,10 @@ fn halt(w: Watcher) -> bool {
         }
     }
     if w.thread.thread().id() == std::thread::current().id() {
+        return false;
+    }
+    if !w.finished.wait(STOP_TIMEOUT) {
+        tracing::warn!(target: "rmw_shm_rs::delegate", "the DDS graph watcher did not stop within {STOP_TIMEOUT:?}; left to end on its own");
         return false;
     }
     let _ = w.thread.join();
