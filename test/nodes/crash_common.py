@@ -82,3 +82,30 @@ class Slowest:
                 self.max, self.what = dt, what
             if dt > self.limit:
                 emit('STALL', what, f'{dt:.3f}')
+
+
+def run_node(args, what, role):
+    """The nodes' main body: init rclpy, create the node, wait until armed, run `role(args, node,
+    watch, spin)`; SIGINT and a call racing shutdown end it quietly; always shuts down."""
+    import common
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    rclpy.init()
+    common.announce_rmw(what)
+    node = rclpy.create_node(args.node)
+    watch = GraphWatch(node, args.watch)
+
+    def spin(t):
+        rclpy.spin_once(node, timeout_sec=t)
+
+    try:
+        Armed(args.arm).wait(spin, watch)
+        role(args, node, watch, spin)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: BLE001 - a call racing SIGINT's shutdown is no failure
+        if rclpy.ok():
+            raise
+    finally:
+        common.shutdown(node)
+    return 0

@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from crash_common import Armed, GraphWatch, Slowest, add_common_args, emit, now  # noqa: E402
+from crash_common import run_node, Slowest, add_common_args, emit, now  # noqa: E402
 
 
 def run_server(args, node, watch, spin):
@@ -120,27 +120,8 @@ def main():
     args.tag = args.tag or args.node
     common.install_watchdog(args.watchdog, f'crash_service {args.role}')
 
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    rclpy.init()
-    common.announce_rmw(f'crash_service {args.role}')
-    node = rclpy.create_node(args.node)
-    watch = GraphWatch(node, args.watch)
-
-    def spin(t):
-        rclpy.spin_once(node, timeout_sec=t)
-
-    try:
-        Armed(args.arm).wait(spin, watch)
-        (run_server if args.role == 'server' else run_client)(args, node, watch, spin)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: BLE001 - a call racing SIGINT's shutdown is no failure
-        if rclpy.ok():
-            raise
-    finally:
-        common.shutdown(node)
-    return 0
+    return run_node(args, f'crash_service {args.role}',
+                    run_server if args.role == 'server' else run_client)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from crash_common import Armed, GraphWatch, add_common_args, emit, now  # noqa: E402
+from crash_common import run_node, add_common_args, emit, now  # noqa: E402
 
 
 def qos_of(args):
@@ -102,27 +102,8 @@ def main():
     args.tag = args.tag or args.node
     common.install_watchdog(args.watchdog, f'crash_topic {args.role}')
 
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    rclpy.init()
-    common.announce_rmw(f'crash_topic {args.role}')
-    node = rclpy.create_node(args.node)
-    watch = GraphWatch(node, args.watch)
-
-    def spin(t):
-        rclpy.spin_once(node, timeout_sec=t)
-
-    try:
-        Armed(args.arm).wait(spin, watch)
-        (run_pub if args.role == 'pub' else run_sub)(args, node, watch, spin)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: BLE001 - a call racing SIGINT's shutdown is no failure
-        if rclpy.ok():
-            raise
-    finally:
-        common.shutdown(node)
-    return 0
+    return run_node(args, f'crash_topic {args.role}',
+                    run_pub if args.role == 'pub' else run_sub)
 
 
 if __name__ == '__main__':
