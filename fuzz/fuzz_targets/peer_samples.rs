@@ -27,7 +27,7 @@ use rmw_shm_rs::delegate::{DiscoveryOptions, ServiceTypeSupportHandle, TypeSuppo
 use rmw_shm_rs::entity::{now_ns, qos, Client, Context, Node, Service, Subscription};
 use rmw_shm_rs::transport::shm::{
     service_name_of, write_bytes, RequestHeader, ResponseHeader, SampleHeader, ShmClient,
-    ShmPublisher, ShmServer,
+    ShmPublisher, ShmServer, Wake,
 };
 use rmw_shm_rs::typesupport::{MessageMut, MessageType, OwnedMessage, ServiceType};
 use rmw_shm_rs_fuzz::{alloc, types};
@@ -92,7 +92,8 @@ struct Srv {
 }
 
 struct Harness {
-    ctx: Arc<Context>,
+    /// Keeps the context (and its shared-memory node) alive.
+    _ctx: Arc<Context>,
     topics: Vec<Topic>,
     services: Vec<Srv>,
 }
@@ -178,7 +179,10 @@ fn setup() -> Harness {
                 &sq,
             )
             .expect("service");
-            let peer_client = ShmClient::new(ctx.shm(), &iox(&req_name)).expect("peer client");
+            // The peers are driven directly, never waited on: no wake-up target.
+            let nowhere = std::sync::Weak::<Wake>::new;
+            let peer_client =
+                ShmClient::new(ctx.shm(), &iox(&req_name), nowhere()).expect("peer client");
             let client = Client::new(
                 node.clone(),
                 &resp_name,
@@ -187,7 +191,8 @@ fn setup() -> Harness {
                 &sq,
             )
             .expect("client");
-            let peer_server = ShmServer::new(ctx.shm(), &iox(&resp_name)).expect("peer server");
+            let peer_server =
+                ShmServer::new(ctx.shm(), &iox(&resp_name), nowhere()).expect("peer server");
             Srv {
                 requests: types::fixtures(&format!("{}_Request", name)),
                 responses: types::fixtures(&format!("{}_Response", name)),
@@ -200,7 +205,7 @@ fn setup() -> Harness {
         })
         .collect();
     let h = Harness {
-        ctx,
+        _ctx: ctx,
         topics,
         services,
     };
@@ -470,17 +475,12 @@ fn run(h: &Harness, op: &Op, sent: &mut usize, touched: &mut Touched) {
                 sequence: *sequence,
                 source_timestamp: *timestamp,
             };
-            let _ = s.peer_server.respond(
-                h.ctx.shm(),
-                asked.client_gid,
-                asked.sequence,
-                len,
-                header,
-                |buf| {
+            let _ = s
+                .peer_server
+                .respond(asked.client_gid, asked.sequence, len, header, |buf| {
                     write_bytes(buf, &bytes);
                     Ok(len)
-                },
-            );
+                });
             let resp = OwnedMessage::new(s.ty.response.clone()).expect("init");
             // SAFETY: an initialized message of the response type, ours.
             let mut target = unsafe { MessageMut::new(resp.as_ptr(), &s.ty.response) };

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use super::qos::QosProfile;
 use super::service_endpoint::ServiceEndpoint;
-use super::{now_ns, GuardCondition, Node};
+use super::{now_ns, Node};
 use crate::delegate::{DdsClient, ServiceTypeSupportHandle};
 use crate::error::Result;
 use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
-use crate::transport::shm::{ListenerFd, RequestHeader, ShmClient};
+use crate::transport::shm::{Doorbell, RequestHeader, Ring, ShmClient, Wake};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
 
 /// What `rmw_client_t::data` points to.
@@ -23,7 +23,8 @@ pub struct Client {
     shm: ShmClient,
     /// The delegate client reaching servers on other hosts.
     remote: Option<DdsClient>,
-    remote_wake: Arc<GuardCondition>,
+    /// Rung for each response (shared memory, through the context's doorbell, or the delegate).
+    wake: Arc<Wake>,
     /// (delegate sequence number, ours) of requests sent through the delegate, newest last;
     /// bounded (requests a local server answered never get a delegate response).
     remote_sequences: Mutex<VecDeque<(i64, i64)>>,
@@ -43,12 +44,13 @@ impl Client {
     ) -> Result<Self> {
         let (endpoint, iox) =
             ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Client)?;
-        let shm = ShmClient::new(endpoint.node.context.shm(), &iox)?;
+        let wake = Arc::new(Wake::new()?);
+        let target: Arc<dyn Ring> = wake.clone();
+        let shm = ShmClient::new(endpoint.node.context.shm(), &iox, Arc::downgrade(&target))?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service client uses shared memory");
-        let remote_wake = Arc::new(GuardCondition::new()?);
         let remote = endpoint.node.remote().and_then(|n| {
-            let wake = remote_wake.clone();
-            DdsClient::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.trigger()))
+            let wake = wake.clone();
+            DdsClient::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.ring(1)))
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote client: {e}"))
                 .ok()
         });
@@ -58,7 +60,7 @@ impl Client {
             sequence: AtomicI64::new(0),
             shm,
             remote,
-            remote_wake,
+            wake,
             remote_sequences: Mutex::new(VecDeque::new()),
         })
     }
@@ -172,20 +174,18 @@ impl Client {
 
     /// Consumes pending wake-ups (of both paths).
     pub fn drain_wakeups(&self) -> u64 {
-        let remote = u64::from(self.remote_wake.take_trigger());
-        self.remote_wake.drain_wakeups();
-        self.shm.drain_wakeups() + remote
+        self.wake.drain()
     }
 
-    /// Readable while a response from another host may be waiting (`None` without a remote
-    /// path).
-    pub fn remote_wakeup_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.remote.as_ref().map(|_| self.remote_wake.wakeup_fd())
+    /// Readable while a response may be waiting (wake-ups of both paths).
+    pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
+        self.wake.fd()
     }
 
-    /// Readable while a wake-up is pending; `None` once released at process exit.
-    pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
-        self.shm.wakeup_fd()
+    /// The doorbell of this client's context, drained (by wait sets) before
+    /// [`wakeup_fd`](Self::wakeup_fd) is read.
+    pub fn doorbell(&self) -> &Doorbell {
+        self.shm.doorbell()
     }
 }
 

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use super::qos::QosProfile;
 use super::service_endpoint::ServiceEndpoint;
-use super::{now_ns, GuardCondition, Node};
+use super::{now_ns, Node};
 use crate::delegate::{DdsService, ServiceTypeSupportHandle};
 use crate::error::Result;
 use crate::graph::model::EndpointKind;
 use crate::sys::{rmw_request_id_t, rmw_service_info_t};
-use crate::transport::shm::{ListenerFd, ResponseHeader, ShmServer};
+use crate::transport::shm::{Doorbell, ResponseHeader, Ring, ShmServer, Wake};
 use crate::typesupport::{MessageMut, MessageRef, ServiceType};
 
 /// What `rmw_service_t::data` points to.
@@ -21,7 +21,8 @@ pub struct Service {
     shm: ShmServer,
     /// The delegate server answering clients on other hosts.
     remote: Option<DdsService>,
-    remote_wake: Arc<GuardCondition>,
+    /// Rung for each request (shared memory, through the context's doorbell, or the delegate).
+    wake: Arc<Wake>,
     /// Request ids taken from the delegate and not answered yet: their responses go back
     /// through it.
     remote_requests: Mutex<HashSet<([u8; 16], i64)>>,
@@ -38,12 +39,13 @@ impl Service {
     ) -> Result<Self> {
         let (endpoint, iox) =
             ServiceEndpoint::new(node, name, ty, requested, EndpointKind::Service)?;
-        let shm = ShmServer::new(endpoint.node.context.shm(), &iox)?;
+        let wake = Arc::new(Wake::new()?);
+        let target: Arc<dyn Ring> = wake.clone();
+        let shm = ShmServer::new(endpoint.node.context.shm(), &iox, Arc::downgrade(&target))?;
         tracing::debug!(target: "rmw_shm_rs::path", service = name, iox, "service server uses shared memory");
-        let remote_wake = Arc::new(GuardCondition::new()?);
         let remote = endpoint.node.remote().and_then(|n| {
-            let wake = remote_wake.clone();
-            DdsService::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.trigger()))
+            let wake = wake.clone();
+            DdsService::new(&n, ts, &endpoint.name, &endpoint.qos, Box::new(move || wake.ring(1)))
                 .map_err(|e| tracing::warn!(target: "rmw_shm_rs::delegate", service = name, "no remote service: {e}"))
                 .ok()
         });
@@ -52,7 +54,7 @@ impl Service {
             endpoint,
             shm,
             remote,
-            remote_wake,
+            wake,
             remote_requests: Mutex::new(HashSet::new()),
         })
     }
@@ -110,14 +112,10 @@ impl Service {
             sequence: id.sequence_number,
             source_timestamp: now_ns(),
         };
-        self.shm.respond(
-            self.node.context.shm(),
-            id.writer_guid,
-            id.sequence_number,
-            len,
-            header,
-            |buf| msg.serialize(buf),
-        )
+        self.shm
+            .respond(id.writer_guid, id.sequence_number, len, header, |buf| {
+                msg.serialize(buf)
+            })
     }
 
     /// Number of requests taken and not answered yet.
@@ -132,20 +130,18 @@ impl Service {
 
     /// Consumes pending wake-ups (of both paths).
     pub fn drain_wakeups(&self) -> u64 {
-        let remote = u64::from(self.remote_wake.take_trigger());
-        self.remote_wake.drain_wakeups();
-        self.shm.drain_wakeups() + remote
+        self.wake.drain()
     }
 
-    /// Readable while a request from another host may be waiting (`None` without a remote
-    /// path).
-    pub fn remote_wakeup_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.remote.as_ref().map(|_| self.remote_wake.wakeup_fd())
+    /// Readable while a request may be waiting (wake-ups of both paths).
+    pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
+        self.wake.fd()
     }
 
-    /// Readable while a wake-up is pending; `None` once released at process exit.
-    pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
-        self.shm.wakeup_fd()
+    /// The doorbell of this service's context, drained (by wait sets) before
+    /// [`wakeup_fd`](Self::wakeup_fd) is read.
+    pub fn doorbell(&self) -> &Doorbell {
+        self.shm.doorbell()
     }
 }
 

@@ -20,7 +20,7 @@ use crate::graph::{EndpointRegistration, GraphObserver};
 use crate::path::{Path, Paths};
 use crate::transport::intra::{Delivery, Inbox};
 use crate::transport::shm::{
-    Lane, SampleHeader, ShmSubscriber, SubscriberSample, TopicLimits, WakeupFd,
+    Doorbell, Lane, Ring, SampleHeader, ShmSubscriber, SubscriberSample, TopicLimits,
 };
 use crate::typesupport::{MessageMut, MessageType, OwnedMessage};
 
@@ -140,9 +140,11 @@ impl Subscription {
             Lane::Volatile
         };
         let depth = qos::queue_depth(&qos).clamp(1, TopicLimits::get().max_depth);
-        let shm = ShmSubscriber::new(ctx, &service, depth, lane)?;
-        tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription's shared-memory lane");
         let inbox = Arc::new(Inbox::new(depth, lane == Lane::TransientLocal)?);
+        // Publishers of every path wake the inbox's eventfd.
+        let target: Arc<dyn Ring> = inbox.clone();
+        let shm = ShmSubscriber::new(ctx, &service, depth, lane, Arc::downgrade(&target))?;
+        tracing::debug!(target: "rmw_shm_rs::path", topic, service, ?lane, "subscription's shared-memory lane");
         let gid = Gid::new();
         let topic_c = CString::new(topic).map_err(|_| Error::invalid("topic name contains NUL"))?;
         let remote = node.remote().and_then(|n| {
@@ -414,19 +416,20 @@ impl Subscription {
         held.is_some()
     }
 
-    /// Consumes pending wake-ups of both paths; returns how many were pending.
+    /// Consumes pending wake-ups of every path; returns how many were pending. Shared-memory
+    /// wake-ups reach them once the context's [`doorbell`](Self::doorbell) is drained.
     pub fn drain_wakeups(&self) -> u64 {
-        self.shm.drain_wakeups() + self.inbox.drain_wakeups()
+        self.inbox.drain_wakeups()
     }
 
-    /// The shared-memory listener's descriptor, readable while a wake-up is pending; `None`
-    /// once released at process exit.
-    pub fn wakeup_fd(&self) -> Option<WakeupFd<'_>> {
-        self.shm.wakeup_fd()
+    /// The doorbell of this subscription's context: drained (by wait sets) before the
+    /// subscription's own wake-ups.
+    pub fn doorbell(&self) -> &Doorbell {
+        self.shm.doorbell()
     }
 
-    /// The intra-process queue's descriptor, readable while a wake-up is pending.
-    pub fn intra_wakeup_fd(&self) -> BorrowedFd<'_> {
+    /// Readable while a wake-up of any path is pending.
+    pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
         self.inbox.wakeup_fd()
     }
 

@@ -1,5 +1,5 @@
-//! Process limits the transport needs: iceoryx2 keeps about 15 file descriptors open per topic
-//! (publisher, subscriber and event ports), so a node graph with a few hundred topics exceeds
+//! Process limits the transport needs: iceoryx2 keeps about 8 file descriptors open per
+//! endpoint and about 60 per rclpy node, so a node graph with a few hundred topics exceeds
 //! the usual soft limit of 1024 open files. `rmw_init` raises the soft `RLIMIT_NOFILE` to the
 //! hard limit once per process (what a process may do without privileges).
 

@@ -21,7 +21,7 @@ use model::{key_hex, Endpoint, NodeEntry, Participant};
 
 use crate::entity::{Gid, GuardCondition};
 use crate::error::{Error, Result};
-use crate::transport::shm::{cleanup_dead_nodes, DiscoveryChannel, ShmContext};
+use crate::transport::shm::{cleanup_dead_nodes, DiscoveryChannel, Doorbell, ShmContext};
 
 /// How often the worker checks which participants are still alive.
 const LIVENESS_PERIOD: Duration = Duration::from_millis(500);
@@ -70,6 +70,8 @@ struct Shared {
     key: [u8; 16],
     observers: Mutex<Vec<Weak<dyn GraphObserver>>>,
     channel: DiscoveryChannel,
+    /// The context's doorbell: pruned of dead peers after each dead-node cleanup.
+    doorbell: Arc<Doorbell>,
     local: Mutex<Participant>,
     peers: RwLock<HashMap<[u8; 16], Participant>>,
     guards: Mutex<Vec<Weak<GuardCondition>>>,
@@ -205,6 +207,7 @@ impl Shared {
     /// Removes participants whose announcer is gone; returns whether any was.
     fn drop_dead(&self, touched: &mut Touched) -> bool {
         cleanup_dead_nodes();
+        self.doorbell.prune();
         let live: std::collections::HashSet<String> =
             self.channel.live_keys().into_iter().collect();
         let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
@@ -266,6 +269,7 @@ impl Graph {
             key,
             observers: Mutex::new(Vec::new()),
             channel,
+            doorbell: shm.doorbell().clone(),
             local: Mutex::new(Participant {
                 key,
                 version: 0,

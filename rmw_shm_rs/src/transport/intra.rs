@@ -49,6 +49,13 @@ pub struct Inbox {
     has_sources: AtomicBool,
 }
 
+/// Shared-memory deliveries ring the inbox's eventfd too: one descriptor per subscription.
+impl super::shm::Ring for Inbox {
+    fn ring(&self, count: u64) {
+        let _ = rustix::io::write(&self.wake, &count.to_ne_bytes());
+    }
+}
+
 impl Inbox {
     /// An empty inbox keeping at most `depth` (at least 1) messages; `transient` for a
     /// TRANSIENT_LOCAL subscription (whose shared-memory port is in the transient-local lane).

@@ -21,6 +21,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use crate::entity::event::{EndpointStatus, EventKind};
 use crate::entity::{Client, GuardCondition, Service, Subscription};
 use crate::error::{Error, Result};
+use crate::transport::shm::{collect_doorbell, Doorbell};
 
 /// A callback: called with the number of new events.
 pub type Callback = Box<dyn Fn(usize) + Send + Sync>;
@@ -59,6 +60,16 @@ impl Source {
 }
 
 impl Live {
+    /// The doorbell of the entity's context (events have none).
+    fn doorbell(&self) -> Option<&Doorbell> {
+        match self {
+            Live::Subscription(s) => Some(s.doorbell()),
+            Live::Service(s) => Some(s.doorbell()),
+            Live::Client(c) => Some(c.doorbell()),
+            Live::Event(..) => None,
+        }
+    }
+
     /// New events since the last look (consumes the wake-ups).
     fn take_count(&self, reported: &AtomicU64) -> usize {
         match self {
@@ -78,6 +89,9 @@ impl Live {
 
     /// Events already waiting when the callback is set.
     fn waiting(&self) -> usize {
+        if let Some(d) = self.doorbell() {
+            d.drain();
+        }
         match self {
             Live::Subscription(s) => (s.drain_wakeups() as usize).max(usize::from(s.has_data())),
             Live::Service(s) => (s.drain_wakeups() as usize).max(usize::from(s.has_requests())),
@@ -199,6 +213,10 @@ fn run(shared: &Shared) {
         }
         sleep(shared, &live, next);
         shared.wake.drain_wakeups();
+        // Doorbells first: they ring the entities' eventfds, drained next.
+        for d in doorbells(&live) {
+            d.drain();
+        }
         for (l, cb, reported) in &live {
             let n = l.take_count(reported);
             if n > 0 {
@@ -210,47 +228,34 @@ fn run(shared: &Shared) {
     }
 }
 
+/// The distinct doorbells of the live entities' contexts.
+fn doorbells(live: &[Armed]) -> Vec<&Doorbell> {
+    let mut d = Vec::with_capacity(1);
+    for (l, _, _) in live {
+        if let Some(b) = l.doorbell() {
+            collect_doorbell(&mut d, b);
+        }
+    }
+    d
+}
+
 fn sleep(shared: &Shared, live: &[Armed], next: Option<Instant>) {
-    let subs: Vec<_> = live
-        .iter()
-        .filter_map(|(l, _, _)| match l {
-            Live::Subscription(s) => s.wakeup_fd(),
-            _ => None,
-        })
-        .collect();
-    let rr: Vec<_> = live
-        .iter()
-        .filter_map(|(l, _, _)| match l {
-            Live::Service(s) => s.wakeup_fd(),
-            Live::Client(c) => c.wakeup_fd(),
-            _ => None,
-        })
-        .collect();
-    let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(live.len() + 1);
+    let doorbells = doorbells(live);
+    let bells: Vec<_> = doorbells.iter().filter_map(|d| d.fd()).collect();
+    let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(live.len() + bells.len() + 1);
     fds.push(PollFd::from_borrowed_fd(
         shared.wake.wakeup_fd(),
         PollFlags::IN,
     ));
-    fds.extend(subs.iter().map(|f| PollFd::new(f, PollFlags::IN)));
-    fds.extend(rr.iter().map(|f| PollFd::new(f, PollFlags::IN)));
+    fds.extend(bells.iter().map(|f| PollFd::new(f, PollFlags::IN)));
     for (l, _, _) in live {
-        if let Live::Subscription(s) = l {
-            fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
-        }
-        let remote = match l {
-            Live::Service(s) => s.remote_wakeup_fd(),
-            Live::Client(c) => c.remote_wakeup_fd(),
-            _ => None,
+        let fd = match l {
+            Live::Subscription(s) => s.wakeup_fd(),
+            Live::Service(s) => s.wakeup_fd(),
+            Live::Client(c) => c.wakeup_fd(),
+            Live::Event(s, _) => s.wake().wakeup_fd(),
         };
-        if let Some(fd) = remote {
-            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
-        }
-        if let Live::Event(s, _) = l {
-            fds.push(PollFd::from_borrowed_fd(
-                s.wake().wakeup_fd(),
-                PollFlags::IN,
-            ));
-        }
+        fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
     }
     // Short slices keep exit (which releases shared memory) from waiting on this thread.
     let mut timeout = Duration::from_millis(200);

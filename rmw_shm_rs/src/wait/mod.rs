@@ -1,11 +1,13 @@
 //! `rmw_wait`: block until a subscription has data, a service a request, a client a response, or
 //! a guard condition is triggered, without busy-polling.
 //!
-//! Every waitable owns a file descriptor that becomes readable when it may have become ready
-//! (an iceoryx2 listener for subscriptions, services and clients, plus an eventfd for a
-//! subscription's intra-process queue; a guard condition's eventfd).
+//! Every waitable owns an eventfd that becomes readable when it may have become ready (rung by
+//! writers of its own context, by the delegate, or by whoever drains the context's doorbell:
+//! shared-memory writers of other processes ring that, see `transport/shm/doorbell.rs`); the
+//! doorbell of each context in the wait set is polled too.
 //! A wait round checks the real state (samples, requests or responses queued, trigger flags,
-//! event statuses); if nothing is ready it drains those wake-ups, checks again, and only then
+//! event statuses); if nothing is ready it drains those wake-ups (doorbells first, passing
+//! their events on to the waitables' eventfds), checks again, and only then
 //! sleeps in `poll(2)` on all descriptors. Because the last drain happens before the last
 //! check, a publish or trigger that lands after that check leaves its descriptor readable and
 //! ends the `poll`: no wake-up is lost. Nothing outlives the call: rclpy creates and destroys a
@@ -21,6 +23,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use crate::entity::event::{EndpointStatus, EventKind};
 use crate::entity::{Client, GuardCondition, Service, Subscription};
 use crate::error::{Error, Result};
+use crate::transport::shm::{collect_doorbell, Doorbell};
 
 /// What `rmw_wait` waits on, borrowed for one call. `None` entries (null pointers in rcl's
 /// arrays) are skipped.
@@ -65,7 +68,26 @@ impl Ready {
 }
 
 impl Waitables<'_> {
+    /// The distinct doorbells of the contexts of the waitables (usually one).
+    fn doorbells(&self) -> Vec<&Doorbell> {
+        let mut d = Vec::with_capacity(1);
+        for s in self.subscriptions.iter().flatten() {
+            collect_doorbell(&mut d, s.doorbell());
+        }
+        for s in self.services.iter().flatten() {
+            collect_doorbell(&mut d, s.doorbell());
+        }
+        for c in self.clients.iter().flatten() {
+            collect_doorbell(&mut d, c.doorbell());
+        }
+        d
+    }
+
     fn drain(&self) {
+        // Doorbells first: they ring the waitables' eventfds, drained next.
+        for d in self.doorbells() {
+            d.drain();
+        }
         self.subscriptions.iter().flatten().for_each(|s| {
             s.drain_wakeups();
         });
@@ -137,42 +159,28 @@ impl Waitables<'_> {
     }
 
     fn sleep(&self, timeout: Option<Duration>) -> Result<()> {
-        let listeners: Vec<_> = self
-            .subscriptions
-            .iter()
-            .flatten()
-            .filter_map(|s| s.wakeup_fd())
-            .collect();
-        let service_listeners: Vec<_> = self
-            .services
-            .iter()
-            .flatten()
-            .filter_map(|s| s.wakeup_fd())
-            .chain(self.clients.iter().flatten().filter_map(|c| c.wakeup_fd()))
-            .collect();
+        let doorbells = self.doorbells();
+        let bells: Vec<_> = doorbells.iter().filter_map(|d| d.fd()).collect();
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(
-            2 * listeners.len() + service_listeners.len() + self.guard_conditions.len(),
+            bells.len()
+                + self.subscriptions.len()
+                + self.services.len()
+                + self.clients.len()
+                + self.guard_conditions.len()
+                + self.events.len(),
         );
-        for l in &listeners {
-            fds.push(PollFd::new(l, PollFlags::IN));
-        }
-        for l in &service_listeners {
-            fds.push(PollFd::new(l, PollFlags::IN));
+        for b in &bells {
+            fds.push(PollFd::new(b, PollFlags::IN));
         }
         for s in self.subscriptions.iter().flatten() {
-            fds.push(PollFd::from_borrowed_fd(s.intra_wakeup_fd(), PollFlags::IN));
+            fds.push(PollFd::from_borrowed_fd(s.wakeup_fd(), PollFlags::IN));
         }
         for fd in self
             .services
             .iter()
             .flatten()
-            .filter_map(|s| s.remote_wakeup_fd())
-            .chain(
-                self.clients
-                    .iter()
-                    .flatten()
-                    .filter_map(|c| c.remote_wakeup_fd()),
-            )
+            .map(|s| s.wakeup_fd())
+            .chain(self.clients.iter().flatten().map(|c| c.wakeup_fd()))
         {
             fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rmw_shm_rs::graph::model::EndpointKind;
-use rmw_shm_rs::transport::shm::{Lane, ShmSubscriber};
+use rmw_shm_rs::transport::shm::{Lane, ShmSubscriber, Wake};
 
 use crate::graph::observe;
 use crate::{Opts, Progress};
@@ -49,7 +49,9 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             Some(hash.as_str())
         };
         let service = obs.shm.topic_service_name(&topic, ty, hash);
-        let sub = ShmSubscriber::new(&obs.shm, &service, DEPTH, Lane::Volatile)
+        // Polled below: no wake-up target.
+        let nowhere = std::sync::Weak::<Wake>::new();
+        let sub = ShmSubscriber::new(&obs.shm, &service, DEPTH, Lane::Volatile, nowhere)
             .map_err(|e| format!("cannot subscribe to {topic} [{ty}]: {e}"))?;
         subscribers.push(sub);
     }
@@ -79,8 +81,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                     .or_default() += 1;
                 got = true;
             }
-            s.drain_wakeups();
         }
+        obs.shm.doorbell().drain();
         let elapsed = start.elapsed();
         if elapsed >= next_report {
             progress.update(&format!(

@@ -188,25 +188,6 @@ pub(super) fn open_pubsub(node: &Node<Svc>, name: &str, lane: Lane) -> Result<Pu
     )
 }
 
-/// Opens (or creates) the wake-up event service of a topic.
-pub(super) fn open_event(node: &Node<Svc>, name: &str) -> Result<EventFactory> {
-    let l = TopicLimits::get();
-    let service_name = super::event_service_name(name)?;
-    with_retry(
-        &format!("cannot open the event service of '{name}'"),
-        || {
-            node.service_builder(&service_name)
-                .event()
-                // Only event id 0 is used: a smaller id space makes every drain cheaper.
-                .event_id_max_value(0)
-                .max_notifiers(l.max_publishers)
-                .max_listeners(l.max_subscriptions)
-                .max_nodes(l.max_nodes)
-                .open_or_create()
-        },
-    )
-}
-
 /// Opens (or creates) the request-response service of a ROS service.
 pub(super) fn open_request_response(
     node: &Node<Svc>,
@@ -235,31 +216,6 @@ pub(super) fn open_request_response(
                 .enable_safe_overflow_for_requests(true)
                 // A request whose client stopped waiting (destroyed, dead) is skipped.
                 .enable_fire_and_forget_requests(false)
-                .open_or_create()
-        },
-    )
-}
-
-/// Opens (or creates) one of the two wake-up event services of a ROS service: `suffix` `rq`
-/// (clients notify servers of requests) or `rs` (servers notify clients of responses).
-pub(super) fn open_service_event(
-    node: &Node<Svc>,
-    name: &str,
-    suffix: &str,
-) -> Result<EventFactory> {
-    let l = ServiceLimits::get();
-    let service_name = super::service_name(&format!("{name}#{suffix}"))?;
-    let most = l.max_servers.max(l.max_clients);
-    with_retry(
-        &format!("cannot open the event service '{name}#{suffix}'"),
-        || {
-            node.service_builder(&service_name)
-                .event()
-                // Only event id 0 is used: a smaller id space makes every drain cheaper.
-                .event_id_max_value(0)
-                .max_notifiers(most)
-                .max_listeners(most)
-                .max_nodes(l.max_nodes)
                 .open_or_create()
         },
     )

@@ -2,9 +2,9 @@
 //!
 //! One iceoryx2 node per rmw context. Each ROS topic and type is one iceoryx2
 //! publish-subscribe service whose payload is the CDR bytes (a `[u8]` slice) with a
-//! [`SampleHeader`] as user header, paired with one event service for wake-ups: a publisher
-//! notifies after each send, a subscription's listener exposes a file descriptor that the wait
-//! set polls. Service names carry the ROS domain, the topic, the type name and the type hash,
+//! [`SampleHeader`] as user header. Wake-ups go through one event service per context (its
+//! [`Doorbell`]): a publisher rings the subscriptions it delivered to after each send, and the
+//! wait set polls the doorbell's file descriptor. Service names carry the ROS domain, the topic, the type name and the type hash,
 //! so different domains and different types never share a service: a subscription never
 //! receives bytes of a type it cannot decode.
 //!
@@ -16,6 +16,7 @@ mod backing;
 mod cleanup;
 mod config;
 mod discovery;
+mod doorbell;
 mod lifecycle;
 mod publisher;
 mod request_response;
@@ -24,12 +25,13 @@ mod subscriber;
 pub use cleanup::{cleanup_dead_nodes, remove_unfinished_tags};
 pub use config::{Lane, TopicLimits};
 pub use discovery::DiscoveryChannel;
+pub use doorbell::{collect as collect_doorbell, Doorbell, DoorbellFd, Ring, Wake};
 pub use lifecycle::release_all;
 pub use publisher::{PublisherLoan, ShmPublisher};
 pub use request_response::{
-    service_name_of, ListenerFd, RequestHeader, ResponseHeader, ServiceLimits, ShmClient, ShmServer,
+    service_name_of, RequestHeader, ResponseHeader, ServiceLimits, ShmClient, ShmServer,
 };
-pub use subscriber::{ShmSubscriber, SubscriberSample, WakeupFd};
+pub use subscriber::{ShmSubscriber, SubscriberSample};
 
 use iceoryx2::prelude::*;
 
@@ -79,9 +81,10 @@ impl SampleHeader {
     }
 }
 
-/// The shared-memory side of an rmw context: one iceoryx2 node.
+/// The shared-memory side of an rmw context: one iceoryx2 node and its doorbell.
 pub struct ShmContext {
     node: std::sync::Arc<lifecycle::Slot<Node<Svc>>>,
+    doorbell: std::sync::Arc<Doorbell>,
     domain_id: usize,
 }
 
@@ -96,10 +99,17 @@ impl ShmContext {
             .signal_handling_mode(SignalHandlingMode::Disabled)
             .create::<Svc>()
             .map_err(|e| Error::transport("cannot create the iceoryx2 node", e))?;
+        let node = lifecycle::Slot::new(node, lifecycle::Kind::Node);
         Ok(Self {
-            node: lifecycle::Slot::new(node, lifecycle::Kind::Node),
+            doorbell: Doorbell::new(node.clone())?,
+            node,
             domain_id,
         })
+    }
+
+    /// The context's wake-up channel.
+    pub fn doorbell(&self) -> &std::sync::Arc<Doorbell> {
+        &self.doorbell
     }
 
     /// The iceoryx2 node (an error once released at process exit).

@@ -1,4 +1,5 @@
-//! The writing side of a topic: iceoryx2 publishers of CDR bytes plus a notifier.
+//! The writing side of a topic: iceoryx2 publishers of CDR bytes, ringing the subscriptions
+//! they delivered to (through the doorbells of their contexts).
 //!
 //! A topic has up to three data services ("lanes", see [`Lane`]): volatile, transient-local
 //! and keep-all. A publisher writes into every lane whose subscriptions it can serve: the
@@ -11,7 +12,6 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::port::BackpressureAction;
@@ -19,7 +19,8 @@ use iceoryx2::prelude::*;
 use iceoryx2::sample_mut_uninit::SampleMutUninit;
 
 use super::backing::Backing;
-use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
+use super::config::{open_pubsub, Lane, PubSubFactory, TopicLimits};
+use super::doorbell::Doorbell;
 use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
 use crate::error::{Error, Result};
@@ -96,6 +97,14 @@ impl Port {
         needed
     }
 
+    /// Wakes every subscription of this lane (in every process).
+    fn ring(&self, doorbell: &Doorbell) {
+        self.service.dynamic_config().list_subscribers(|s| {
+            doorbell.ring(&s.node_id, &s.subscriber_name);
+            CallbackProgression::Continue
+        });
+    }
+
     /// Loans a sample of `len` bytes carrying `header`, its memory allocated.
     fn loan(&self, len: usize, header: SampleHeader) -> Result<Uninit> {
         let mut sample = self.publisher.loan_slice_uninit(len).map_err(loan_error)?;
@@ -132,7 +141,7 @@ impl Port {
     unsafe fn send_reliably(
         &self,
         sample: Uninit,
-        notifier: &Notifier<Svc>,
+        doorbell: &Doorbell,
         refill: &dyn Fn(&mut [MaybeUninit<u8>]) -> Result<()>,
     ) -> Result<()> {
         let header = *sample.user_header();
@@ -153,7 +162,7 @@ impl Port {
                     self.service.name()
                 )));
             }
-            let _ = notifier.notify();
+            self.ring(doorbell);
             std::thread::sleep(pause);
             pause = (pause * 2).min(std::time::Duration::from_millis(2));
             let mut again = self.loan(len, header)?;
@@ -182,8 +191,7 @@ impl Port {
 
 struct Ports {
     lanes: Vec<Port>,
-    _event: EventFactory,
-    notifier: Notifier<Svc>,
+    doorbell: Arc<Doorbell>,
 }
 
 /// A loaned sample of the volatile lane: the memory of a loaned message, every byte of it
@@ -235,16 +243,9 @@ impl ShmPublisher {
         if transient {
             lanes.push(Port::new(ctx, name, Lane::TransientLocal)?);
         }
-        let node = ctx.node()?;
-        let event = open_event(&node, name)?;
-        let notifier = event
-            .notifier_builder()
-            .create()
-            .map_err(|e| Error::transport(&format!("cannot create a notifier on '{name}'"), e))?;
         let ports = Ports {
             lanes,
-            _event: event,
-            notifier,
+            doorbell: ctx.doorbell().clone(),
         };
         Ok(Self {
             name: name.to_owned(),
@@ -313,22 +314,25 @@ impl ShmPublisher {
         // SAFETY: `write` initialized all `len` bytes of the first sample.
         let also = also(unsafe { std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), p.len()) });
         let mut failure = None;
+        let mut sent = Vec::with_capacity(rest.len() + 1);
         // The copies go first: until the first sample is sent, a resend copies its bytes.
         for (port, sample) in rest {
+            sent.push(port);
             let copy = |buf: &mut [MaybeUninit<u8>]| {
                 buf.copy_from_slice(first.payload());
                 Ok(())
             };
             // SAFETY: a copy of the first sample, all of whose bytes `write` initialized.
             note(&mut failure, unsafe {
-                port.send_reliably(sample, &ports.notifier, &copy)
+                port.send_reliably(sample, &ports.doorbell, &copy)
             });
         }
         // SAFETY: `write` initialized all `len` bytes of the first sample.
         note(&mut failure, unsafe {
-            first_port.send_reliably(first, &ports.notifier, &write)
+            first_port.send_reliably(first, &ports.doorbell, &write)
         });
-        notify(&ports)?;
+        sent.push(first_port);
+        ring(&ports, &sent);
         failure.map_or(Ok(()), Err)?;
         also
     }
@@ -385,8 +389,10 @@ impl ShmPublisher {
             return Ok(());
         }
         let mut failure = None;
+        let mut sent = Vec::with_capacity(copies.len() + 1);
         // The copies go first: until the loan is sent, a resend copies its bytes.
         for (port, sample) in copies {
+            sent.push(port);
             let copy = |buf: &mut [MaybeUninit<u8>]| {
                 buf.copy_from_slice(first.payload());
                 Ok(())
@@ -395,14 +401,15 @@ impl ShmPublisher {
             // (`publish_loan`'s contract, upheld by the publisher entity, which initializes it
             // when borrowing).
             note(&mut failure, unsafe {
-                port.send_reliably(sample, &ports.notifier, &copy)
+                port.send_reliably(sample, &ports.doorbell, &copy)
             });
         }
         if let Some(port) = volatile {
             // SAFETY: as above, the caller initialized the loan's whole payload.
             note(&mut failure, unsafe { port.send(first) }.map(drop));
+            sent.push(port);
         }
-        notify(&ports)?;
+        ring(&ports, &sent);
         failure.map_or(Ok(()), Err)
     }
 
@@ -416,7 +423,7 @@ impl ShmPublisher {
                 .filter(|p| p.lane == Lane::TransientLocal)
             {
                 let _ = p.publisher.update_connections();
-                let _ = ports.notifier.notify();
+                p.ring(&ports.doorbell);
             }
         }
     }
@@ -442,11 +449,9 @@ fn note(failure: &mut Option<Error>, result: Result<()>) {
     }
 }
 
-/// Wakes the topic's subscriptions.
-fn notify(ports: &Ports) -> Result<()> {
-    ports
-        .notifier
-        .notify()
-        .map(drop)
-        .map_err(|e| Error::transport("cannot notify subscriptions", e))
+/// Wakes the subscriptions of the lanes in `sent`.
+fn ring(ports: &Ports, sent: &[&Port]) {
+    for p in sent {
+        p.ring(&ports.doorbell);
+    }
 }

@@ -1,16 +1,14 @@
-//! The reading side of a topic: an iceoryx2 subscriber of CDR bytes plus a listener whose
-//! file descriptor the wait set polls.
+//! The reading side of a topic: an iceoryx2 subscriber of CDR bytes, named so that publishers
+//! ring its wake-up target through the context's doorbell.
 
-use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use iceoryx2::port::listener::Listener;
 use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::prelude::*;
 use iceoryx2::sample::Sample;
-use parking_lot::MappedRwLockReadGuard;
 
-use super::config::{open_event, open_pubsub, EventFactory, Lane, PubSubFactory, TopicLimits};
+use super::config::{open_pubsub, Lane, PubSubFactory, TopicLimits};
+use super::doorbell::{Doorbell, Registration, Ring};
 use super::lifecycle::{Kind, Slot};
 use super::{SampleHeader, ShmContext, Svc};
 use crate::error::{Error, Result};
@@ -18,8 +16,6 @@ use crate::error::{Error, Result};
 struct Ports {
     service: PubSubFactory,
     subscriber: Subscriber<Svc, [u8], SampleHeader>,
-    _event: EventFactory,
-    listener: Listener<Svc>,
 }
 
 /// A received sample, held as long as this value lives (a loaned take keeps it until the
@@ -41,48 +37,41 @@ impl SubscriberSample {
 /// A subscription's shared-memory ports.
 pub struct ShmSubscriber {
     ports: Arc<Slot<Ports>>,
-}
-
-/// The listener's file descriptor, borrowed for one `poll`: readable while a wake-up event is
-/// pending.
-pub struct WakeupFd<'a>(MappedRwLockReadGuard<'a, Ports>);
-
-impl AsFd for WakeupFd<'_> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the descriptor is owned by the listener, which the guard keeps alive, and
-        // iceoryx2 never changes or closes it during the listener's lifetime.
-        unsafe { BorrowedFd::borrow_raw(self.0.listener.file_descriptor().native_handle()) }
-    }
+    registration: Registration,
 }
 
 impl ShmSubscriber {
     /// Creates the subscriber port of topic service `name` in `lane`, queueing up to `depth`
     /// samples (clamped to [`TopicLimits::max_depth`]). In the transient-local lane it asks
-    /// each publisher for up to `depth` samples of history.
-    pub fn new(ctx: &ShmContext, name: &str, depth: usize, lane: Lane) -> Result<Self> {
+    /// each publisher for up to `depth` samples of history. Publishers that deliver to it ring
+    /// `wake`.
+    pub fn new(
+        ctx: &ShmContext,
+        name: &str,
+        depth: usize,
+        lane: Lane,
+        wake: Weak<dyn Ring>,
+    ) -> Result<Self> {
+        // Registered before the port exists: a publisher that sees the port can ring it.
+        let registration = ctx.doorbell().register(wake);
         let node = ctx.node()?;
         let transient = lane == Lane::TransientLocal;
         let service = open_pubsub(&node, name, lane)?;
         let depth = depth.clamp(1, TopicLimits::get().max_depth);
         let subscriber = service
             .subscriber_builder()
+            .name(&registration.port_name()?)
             .buffer_size(depth)
             .history_request(if transient { depth } else { 0 })
             .create()
             .map_err(|e| Error::transport(&format!("cannot create a subscriber on '{name}'"), e))?;
-        let event = open_event(&node, name)?;
-        let listener = event
-            .listener_builder()
-            .create()
-            .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
         let ports = Ports {
             service,
             subscriber,
-            _event: event,
-            listener,
         };
         Ok(Self {
             ports: Slot::new(ports, Kind::Ports),
+            registration,
         })
     }
 
@@ -102,17 +91,9 @@ impl ShmSubscriber {
             .is_ok_and(|p| p.subscriber.has_samples().unwrap_or(false))
     }
 
-    /// Consumes pending wake-up events (after which the file descriptor is no longer readable
-    /// until the next notification).
-    pub fn drain_wakeups(&self) -> u64 {
-        self.ports
-            .get()
-            .map_or(0, |p| p.listener.try_wait(|_| {}).unwrap_or(0))
-    }
-
-    /// The listener's file descriptor, or `None` once the ports were released.
-    pub fn wakeup_fd(&self) -> Option<WakeupFd<'_>> {
-        self.ports.get().ok().map(WakeupFd)
+    /// The doorbell that publishers ring for this subscriber (its context's).
+    pub fn doorbell(&self) -> &Doorbell {
+        self.registration.doorbell()
     }
 
     /// Number of publishers (of any process) on the same topic and type.

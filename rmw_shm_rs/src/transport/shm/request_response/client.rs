@@ -1,26 +1,21 @@
-//! The client side of a ROS service: an iceoryx2 client port, the `#rq` notifier that wakes
-//! servers, the `#rs` listener that wakes the client, and its requests awaiting a response.
+//! The client side of a ROS service: an iceoryx2 client port (named so that servers ring it
+//! through its context's doorbell) and its requests awaiting a response.
 
 use crate::transport::shm::backing::Backing;
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use iceoryx2::pending_response::PendingResponse;
 use iceoryx2::port::client::{Client, RequestSendError};
-use iceoryx2::port::listener::Listener;
-use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
-use parking_lot::{MappedRwLockReadGuard, Mutex};
+use parking_lot::Mutex;
 
-use super::{
-    drain, ListenerFd, RequestHeader, RequestResponseFactory, ResponseHeader, INITIAL_SLICE_LEN,
-};
+use super::{RequestHeader, RequestResponseFactory, ResponseHeader, INITIAL_SLICE_LEN};
 use crate::error::{Error, Result};
-use crate::transport::shm::config::{
-    open_request_response, open_service_event, EventFactory, ServiceLimits,
-};
+use crate::transport::shm::config::{open_request_response, ServiceLimits};
+use crate::transport::shm::doorbell::{Doorbell, Registration, Ring};
 use crate::transport::shm::lifecycle::{Kind, Slot};
 use crate::transport::shm::{ShmContext, Svc};
 
@@ -30,10 +25,6 @@ type Pending = PendingResponse<Svc, [u8], RequestHeader, [u8], ResponseHeader>;
 struct Ports {
     pending: Mutex<BTreeMap<i64, Pending>>,
     client: Client<Svc, [u8], RequestHeader, [u8], ResponseHeader>,
-    notifier: Notifier<Svc>,
-    listener: Listener<Svc>,
-    _request_event: EventFactory,
-    _response_event: EventFactory,
     service: RequestResponseFactory,
 }
 
@@ -43,6 +34,7 @@ pub struct ShmClient {
     name: String,
     /// Which loaned payloads have memory behind them.
     backing: Backing,
+    registration: Registration,
 }
 
 /// Drops pending requests that no server will answer any more (each server that got it
@@ -54,22 +46,16 @@ fn prune(pending: &mut BTreeMap<i64, Pending>) {
 
 impl ShmClient {
     /// Creates the client port of the iceoryx2 service `name` (see
-    /// [`service_name_of`](super::service_name_of)).
-    pub fn new(ctx: &ShmContext, name: &str) -> Result<Self> {
+    /// [`service_name_of`](super::service_name_of)). Servers that answer it ring `wake`.
+    pub fn new(ctx: &ShmContext, name: &str, wake: Weak<dyn Ring>) -> Result<Self> {
+        // Registered first: once the client port is visible to servers, their rings must
+        // reach it.
+        let registration = ctx.doorbell().register(wake);
         let node = ctx.node()?;
         let service = open_request_response(&node, name)?;
-        let response_event = open_service_event(&node, name, "rs")?;
-        let listener = response_event
-            .listener_builder()
-            .create()
-            .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
-        let request_event = open_service_event(&node, name, "rq")?;
-        let notifier = request_event
-            .notifier_builder()
-            .create()
-            .map_err(|e| Error::transport(&format!("cannot create a notifier on '{name}'"), e))?;
         let client = service
             .client_builder()
+            .name(&registration.port_name()?)
             .initial_max_slice_len(INITIAL_SLICE_LEN)
             .allocation_strategy(AllocationStrategy::PowerOfTwo)
             .backpressure_strategy(BackpressureStrategy::DiscardData)
@@ -78,16 +64,13 @@ impl ShmClient {
         let ports = Ports {
             pending: Mutex::new(BTreeMap::new()),
             client,
-            notifier,
-            listener,
-            _request_event: request_event,
-            _response_event: response_event,
             service,
         };
         Ok(Self {
             ports: Slot::new(ports, Kind::Ports),
             name: name.to_owned(),
             backing: Backing::default(),
+            registration,
         })
     }
 
@@ -138,10 +121,12 @@ impl ShmClient {
             pending.insert(header.sequence, response);
         }
         drop(pending);
-        ports
-            .notifier
-            .notify()
-            .map_err(|e| Error::transport("cannot notify servers", e))?;
+        // Every server the request reached is listed (until it is destroyed).
+        let doorbell = self.doorbell();
+        ports.service.dynamic_config().list_servers(|s| {
+            doorbell.ring(&s.node_id, &s.server_name);
+            CallbackProgression::Continue
+        });
         Ok(servers)
     }
 
@@ -212,16 +197,8 @@ impl ShmClient {
         listed && connected
     }
 
-    /// Consumes pending wake-up events.
-    pub fn drain_wakeups(&self) -> u64 {
-        self.ports.get().map_or(0, |p| drain(&p.listener))
-    }
-
-    /// The listener's file descriptor, or `None` once the ports were released.
-    pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
-        let ports = self.ports.get().ok()?;
-        Some(ListenerFd(MappedRwLockReadGuard::map(ports, |p| {
-            &p.listener
-        })))
+    /// The doorbell that servers ring for this client (its context's).
+    pub fn doorbell(&self) -> &Doorbell {
+        self.registration.doorbell()
     }
 }

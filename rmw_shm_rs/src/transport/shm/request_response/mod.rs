@@ -6,16 +6,17 @@
 //! connected to the service; iceoryx2 routes each response back over a channel of the one
 //! client (and request) it answers, so a client never sees another client's responses.
 //!
-//! Wake-ups: two event services next to it, `#rq` (clients notify servers after each request)
-//! and `#rs` (servers notify clients after each response). Servers and clients own a listener
-//! whose file descriptor the wait set polls.
+//! Wake-ups go through the contexts' doorbells (see `doorbell.rs`): a client rings every server
+//! listed in the service's dynamic configuration after each request, a server rings the client
+//! it answered.
 //!
-//! No lost reply: a server's listener exists before its server port, and iceoryx2 registers a
-//! server port in the service's dynamic configuration only once its resources exist. A client
+//! No lost reply: a server's wake-up target is registered before its server port exists, and
+//! iceoryx2 registers a server port in the service's dynamic configuration only once its
+//! resources exist. A client
 //! reports a server available when that configuration lists one, and every request first
 //! connects the client to every listed server (`update_connections` inside `send`) before it
-//! is delivered into the server's queue (where it waits until the server looks), then notifies
-//! every listener. So the first request after "available" is queued for that server and wakes
+//! is delivered into the server's queue (where it waits until the server looks), then rings
+//! every listed server. So the first request after "available" is queued for that server and wakes
 //! it.
 //!
 //! Resources: iceoryx2 keeps an `ActiveRequest` per taken request until it is answered, and a
@@ -29,11 +30,7 @@ pub use super::config::ServiceLimits;
 pub use client::ShmClient;
 pub use server::ShmServer;
 
-use std::os::fd::{AsFd, BorrowedFd};
-
-use iceoryx2::port::listener::Listener;
 use iceoryx2::prelude::*;
-use parking_lot::MappedRwLockReadGuard;
 
 use super::{ShmContext, Svc};
 
@@ -103,23 +100,6 @@ pub fn service_name_of(
     } else {
         format!("rmw_shm_rs/d{}/h{}", ctx.domain_id(), super::digest(&name))
     }
-}
-
-/// A server's or client's listener file descriptor, borrowed for one `poll`: readable while a
-/// wake-up event is pending.
-pub struct ListenerFd<'a>(MappedRwLockReadGuard<'a, Listener<Svc>>);
-
-impl AsFd for ListenerFd<'_> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the descriptor is owned by the listener, which the guard keeps alive, and
-        // iceoryx2 never changes or closes it during the listener's lifetime.
-        unsafe { BorrowedFd::borrow_raw(self.0.file_descriptor().native_handle()) }
-    }
-}
-
-/// Consumes a listener's pending wake-up events.
-fn drain(listener: &Listener<Svc>) -> u64 {
-    listener.try_wait(|_| {}).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,25 +1,20 @@
-//! The server side of a ROS service: an iceoryx2 server port, the `#rq` listener that wakes
-//! it, and the requests it took but has not answered yet.
+//! The server side of a ROS service: an iceoryx2 server port (named so that clients ring it
+//! through its context's doorbell) and the requests it took but has not answered yet.
 
 use crate::transport::shm::backing::Backing;
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use iceoryx2::active_request::ActiveRequest;
-use iceoryx2::port::listener::Listener;
-use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::server::Server;
 use iceoryx2::prelude::*;
-use parking_lot::{MappedRwLockReadGuard, Mutex};
+use parking_lot::Mutex;
 
-use super::{
-    drain, ListenerFd, RequestHeader, RequestResponseFactory, ResponseHeader, INITIAL_SLICE_LEN,
-};
+use super::{RequestHeader, RequestResponseFactory, ResponseHeader, INITIAL_SLICE_LEN};
 use crate::error::{Error, Result};
-use crate::transport::shm::config::{
-    open_request_response, open_service_event, EventFactory, ServiceLimits,
-};
+use crate::transport::shm::config::{open_request_response, ServiceLimits};
+use crate::transport::shm::doorbell::{Doorbell, Registration, Ring};
 use crate::transport::shm::lifecycle::{Kind, Slot};
 use crate::transport::shm::{ShmContext, Svc};
 
@@ -28,19 +23,11 @@ type Active = ActiveRequest<Svc, [u8], RequestHeader, [u8], ResponseHeader>;
 /// Identifies a taken request: the client's GID and its sequence number.
 type RequestKey = ([u8; 16], i64);
 
-struct Responder {
-    notifier: Notifier<Svc>,
-    _event: EventFactory,
-}
-
 // Fields drop in declaration order: held requests before the port they came from.
 struct Ports {
     unanswered: Mutex<HashMap<RequestKey, Active>>,
-    responder: Mutex<Option<Responder>>,
     server: Server<Svc, [u8], RequestHeader, [u8], ResponseHeader>,
-    listener: Listener<Svc>,
-    _request_event: EventFactory,
-    _service: RequestResponseFactory,
+    service: RequestResponseFactory,
 }
 
 /// A ROS service server's shared-memory ports.
@@ -49,24 +36,23 @@ pub struct ShmServer {
     name: String,
     /// Which loaned payloads have memory behind them.
     backing: Backing,
+    registration: Registration,
 }
 
 impl ShmServer {
     /// Creates the server port of the iceoryx2 service `name` (see
-    /// [`service_name_of`](super::service_name_of)).
-    pub fn new(ctx: &ShmContext, name: &str) -> Result<Self> {
+    /// [`service_name_of`](super::service_name_of)). Clients that send it a request ring
+    /// `wake`.
+    pub fn new(ctx: &ShmContext, name: &str, wake: Weak<dyn Ring>) -> Result<Self> {
+        // Registered first: once the server port is visible to clients, their rings must
+        // reach it.
+        let registration = ctx.doorbell().register(wake);
         let node = ctx.node()?;
         let service = open_request_response(&node, name)?;
-        // The listener first: once the server port is visible to clients, their notifications
-        // must reach it.
-        let request_event = open_service_event(&node, name, "rq")?;
-        let listener = request_event
-            .listener_builder()
-            .create()
-            .map_err(|e| Error::transport(&format!("cannot create a listener on '{name}'"), e))?;
         let l = ServiceLimits::get();
         let server = service
             .server_builder()
+            .name(&registration.port_name()?)
             .initial_max_slice_len(INITIAL_SLICE_LEN)
             .allocation_strategy(AllocationStrategy::PowerOfTwo)
             .max_loaned_responses_per_request(1)
@@ -76,16 +62,14 @@ impl ShmServer {
             .map_err(|e| Error::transport(&format!("cannot create a server on '{name}'"), e))?;
         let ports = Ports {
             unanswered: Mutex::new(HashMap::new()),
-            responder: Mutex::new(None),
             server,
-            listener,
-            _request_event: request_event,
-            _service: service,
+            service,
         };
         Ok(Self {
             ports: Slot::new(ports, Kind::Ports),
             name: name.to_owned(),
             backing: Backing::default(),
+            registration,
         })
     }
 
@@ -127,7 +111,6 @@ impl ShmServer {
     /// client that stopped waiting (destroyed, dead) is not an error: the response is dropped.
     pub fn respond(
         &self,
-        ctx: &ShmContext,
         client_gid: [u8; 16],
         sequence: i64,
         len: usize,
@@ -168,32 +151,23 @@ impl ShmServer {
             }
             return Ok(());
         }
+        let client = active.header().client_id();
         // The request is done: dropping it closes its channel.
         drop(active);
-        self.notify_clients(ctx, &ports)
+        // Wake the client that asked (listed until it is destroyed, so after the send too).
+        ports.service.dynamic_config().list_clients(|c| {
+            if c.client_id == client {
+                self.doorbell().ring(&c.node_id, &c.client_name);
+                return CallbackProgression::Stop;
+            }
+            CallbackProgression::Continue
+        });
+        Ok(())
     }
 
-    fn notify_clients(&self, ctx: &ShmContext, ports: &Ports) -> Result<()> {
-        let mut responder = ports.responder.lock();
-        if responder.is_none() {
-            // Opened on the first response: most services (rclpy's parameter services) never
-            // answer one.
-            let node = ctx.node()?;
-            let event = open_service_event(&node, &self.name, "rs")?;
-            let notifier = event.notifier_builder().create().map_err(|e| {
-                Error::transport(&format!("cannot create a notifier on '{}'", self.name), e)
-            })?;
-            *responder = Some(Responder {
-                notifier,
-                _event: event,
-            });
-        }
-        if let Some(r) = responder.as_ref() {
-            r.notifier
-                .notify()
-                .map_err(|e| Error::transport("cannot notify clients", e))?;
-        }
-        Ok(())
+    /// The doorbell that clients ring for this server (its context's).
+    pub fn doorbell(&self) -> &Doorbell {
+        self.registration.doorbell()
     }
 
     /// Whether a request is waiting. Errors count as "nothing waiting"; `take` reports them.
@@ -206,18 +180,5 @@ impl ShmServer {
     /// Number of requests taken and not answered yet.
     pub fn unanswered(&self) -> usize {
         self.ports.get().map_or(0, |p| p.unanswered.lock().len())
-    }
-
-    /// Consumes pending wake-up events.
-    pub fn drain_wakeups(&self) -> u64 {
-        self.ports.get().map_or(0, |p| drain(&p.listener))
-    }
-
-    /// The listener's file descriptor, or `None` once the ports were released.
-    pub fn wakeup_fd(&self) -> Option<ListenerFd<'_>> {
-        let ports = self.ports.get().ok()?;
-        Some(ListenerFd(MappedRwLockReadGuard::map(ports, |p| {
-            &p.listener
-        })))
     }
 }

@@ -30,7 +30,23 @@ fn header(gid: u8, sequence: i64) -> RequestHeader {
     }
 }
 
-fn answer(server: &ShmServer, ctx: &ShmContext) -> Option<RequestHeader> {
+fn wake() -> std::sync::Arc<crate::transport::shm::Wake> {
+    std::sync::Arc::new(crate::transport::shm::Wake::new().unwrap())
+}
+
+fn as_target(
+    w: &std::sync::Arc<crate::transport::shm::Wake>,
+) -> std::sync::Weak<dyn crate::transport::shm::Ring> {
+    let w: std::sync::Arc<dyn crate::transport::shm::Ring> = w.clone();
+    std::sync::Arc::downgrade(&w)
+}
+
+/// A wake-up target that is gone: rings for it are dropped.
+fn nowhere() -> std::sync::Weak<dyn crate::transport::shm::Ring> {
+    std::sync::Weak::<crate::transport::shm::Wake>::new()
+}
+
+fn answer(server: &ShmServer) -> Option<RequestHeader> {
     let (bytes, h) = server.take(|b, _| Ok(b.to_vec())).unwrap()?;
     let mut reply = bytes.clone();
     reply.reverse();
@@ -39,7 +55,7 @@ fn answer(server: &ShmServer, ctx: &ShmContext) -> Option<RequestHeader> {
         source_timestamp: 2,
     };
     server
-        .respond(ctx, h.client_gid, h.sequence, reply.len(), rh, fill(&reply))
+        .respond(h.client_gid, h.sequence, reply.len(), rh, fill(&reply))
         .unwrap();
     Some(h)
 }
@@ -48,16 +64,22 @@ fn answer(server: &ShmServer, ctx: &ShmContext) -> Option<RequestHeader> {
 fn first_request_after_available_is_answered() {
     let (a, b) = (ctx(), ctx());
     let n = name("first");
-    let client = ShmClient::new(&a, &n).unwrap();
+    let (client_wake, server_wake) = (wake(), wake());
+    let client = ShmClient::new(&a, &n, as_target(&client_wake)).unwrap();
     assert!(!client.server_available());
-    let server = ShmServer::new(&b, &n).unwrap();
+    let server = ShmServer::new(&b, &n, as_target(&server_wake)).unwrap();
     assert!(client.server_available());
     // Sent before the server ever looked at its ports.
     assert_eq!(client.send(3, header(1, 1), fill(b"abc")).unwrap(), 1);
     assert!(server.has_requests());
-    assert_eq!(answer(&server, &b).unwrap().sequence, 1);
+    // The request rang the server's context, the response the client's.
+    assert_eq!(b.doorbell().drain(), 1);
+    assert_eq!(server_wake.drain(), 1);
+    assert_eq!(answer(&server).unwrap().sequence, 1);
     assert_eq!(server.unanswered(), 0);
     assert!(client.has_response());
+    assert_eq!(a.doorbell().drain(), 1);
+    assert_eq!(client_wake.drain(), 1);
     let got = client
         .take(|bytes, h| Ok((bytes.to_vec(), h.sequence)))
         .unwrap();
@@ -71,14 +93,14 @@ fn first_request_after_available_is_answered() {
 fn responses_go_only_to_the_client_that_asked() {
     let (a, b, c) = (ctx(), ctx(), ctx());
     let n = name("two_clients");
-    let server = ShmServer::new(&a, &n).unwrap();
-    let c1 = ShmClient::new(&b, &n).unwrap();
-    let c2 = ShmClient::new(&c, &n).unwrap();
+    let server = ShmServer::new(&a, &n, nowhere()).unwrap();
+    let c1 = ShmClient::new(&b, &n, nowhere()).unwrap();
+    let c2 = ShmClient::new(&c, &n, nowhere()).unwrap();
     for seq in 1..=3 {
         c1.send(2, header(1, seq), fill(&[1, seq as u8])).unwrap();
         c2.send(2, header(2, seq), fill(&[2, seq as u8])).unwrap();
     }
-    while answer(&server, &a).is_some() {}
+    while answer(&server).is_some() {}
     for (client, who) in [(&c1, 1u8), (&c2, 2u8)] {
         let mut got = vec![];
         while let Some(r) = client.take(|b, h| Ok((b.to_vec(), h.sequence))).unwrap() {
@@ -93,8 +115,8 @@ fn responses_go_only_to_the_client_that_asked() {
 fn pending_requests_are_capped_and_reported() {
     let (a, b) = (ctx(), ctx());
     let n = name("cap");
-    let _server = ShmServer::new(&a, &n).unwrap();
-    let client = ShmClient::new(&b, &n).unwrap();
+    let _server = ShmServer::new(&a, &n, nowhere()).unwrap();
+    let client = ShmClient::new(&b, &n, nowhere()).unwrap();
     let max = ServiceLimits::get().max_pending;
     for seq in 1..=max as i64 {
         client.send(1, header(1, seq), fill(b"x")).unwrap();
@@ -110,8 +132,8 @@ fn pending_requests_are_capped_and_reported() {
 fn a_dropped_request_frees_the_clients_slot() {
     let (a, b) = (ctx(), ctx());
     let n = name("dropped");
-    let server = ShmServer::new(&a, &n).unwrap();
-    let client = ShmClient::new(&b, &n).unwrap();
+    let server = ShmServer::new(&a, &n, nowhere()).unwrap();
+    let client = ShmClient::new(&b, &n, nowhere()).unwrap();
     client.send(1, header(1, 1), fill(b"x")).unwrap();
     // The server fails to decode it: the request is dropped, the client stops waiting.
     assert!(server
@@ -124,7 +146,7 @@ fn a_dropped_request_frees_the_clients_slot() {
 #[test]
 fn no_server_means_the_request_is_dropped() {
     let a = ctx();
-    let client = ShmClient::new(&a, &name("nobody")).unwrap();
+    let client = ShmClient::new(&a, &name("nobody"), nowhere()).unwrap();
     assert_eq!(client.send(1, header(1, 1), fill(b"x")).unwrap(), 0);
     assert_eq!(client.pending(), 0);
 }
