@@ -72,8 +72,15 @@ fn main() {
     let enclave = include.join("rmw/rmw/enclave.h");
     if enclave.is_file() {
         println!("cargo:rustc-cfg=ros_kilted");
+        println!("cargo:rerun-if-changed={}", enclave.display());
+    } else {
+        // A missing file would make cargo rerun this script (and rebuild the crate) on every
+        // build (Jazzy has no enclave.h); watch the folder it would appear in instead.
+        println!(
+            "cargo:rerun-if-changed={}",
+            include.join("rmw/rmw").display()
+        );
     }
-    println!("cargo:rerun-if-changed={}", enclave.display());
 
     let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
