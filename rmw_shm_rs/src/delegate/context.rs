@@ -71,9 +71,12 @@ impl DdsContext {
     /// Creates the delegate context for `domain_id`, `enclave` and `discovery`. Before the
     /// first one, Fast DDS's own shared-memory transport is switched off
     /// (`FASTDDS_BUILTIN_TRANSPORTS=UDPv4` unless already set): same-host traffic goes through
-    /// iceoryx2 only.
+    /// iceoryx2 only. rmw_fastrtps adds that transport back under LOCALHOST discovery; the files
+    /// it leaves when a process is killed are swept ([`super::shm_files`]).
     pub fn new(domain_id: usize, enclave: &str, discovery: &DiscoveryOptions) -> Result<Arc<Self>> {
         let delegate = Delegate::get()?;
+        // Fast DDS files of killed processes can stall a new participant (shm_files.rs).
+        super::shm_files::on_delegate_start();
         if std::env::var_os("FASTDDS_BUILTIN_TRANSPORTS").is_none() {
             // SAFETY: setenv before the delegate's first participant, which reads it; rcl does
             // not read this variable. Other threads reading the environment concurrently is

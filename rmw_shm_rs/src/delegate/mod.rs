@@ -9,6 +9,7 @@ pub mod context;
 pub mod endpoints;
 pub mod graph;
 pub mod services;
+pub mod shm_files;
 mod watch;
 
 pub use context::{DdsContext, DdsNode, DiscoveryOptions};

@@ -226,8 +226,12 @@ impl Shared {
             alive
         });
         drop(departed);
+        let gone = peers.len() != before;
+        drop(peers);
         self.channel.refresh();
-        peers.len() != before
+        // A process that died may have left Fast DDS files of its delegate.
+        crate::delegate::shm_files::on_graph_round(gone);
+        gone
     }
 
     fn run(self: Arc<Self>) {

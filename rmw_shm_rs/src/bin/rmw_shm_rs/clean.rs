@@ -1,5 +1,6 @@
 //! `clean`: removes the iceoryx2 resources (shared-memory segments under /dev/shm, node and
-//! service records under /tmp/iceoryx2) of processes that died without releasing them.
+//! service records under /tmp/iceoryx2) of processes that died without releasing them, and the
+//! Fast DDS shared-memory files their delegates left.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use iceoryx2::node::{NodeCleanupFailure, NodeView};
 use iceoryx2::prelude::*;
+use rmw_shm_rs::delegate::shm_files;
 use rmw_shm_rs::transport::shm::{remove_unfinished_tags, Svc};
 
 use crate::{Opts, Progress};
@@ -151,6 +153,12 @@ pub fn run(opts: &Opts) -> Result<(), String> {
         shm.len(),
         shm_bytes as f64 / 1024.0,
         gone.len() - shm.len()
+    );
+    // The delegate's Fast DDS files of dead processes (rmw_shm_rs::delegate::shm_files).
+    let dds = shm_files::sweep_dir(Path::new(SHM_DIR), shm_files::MIN_AGE);
+    println!(
+        "removed {} Fast DDS files of dead processes from {SHM_DIR} ({} lock files in use)",
+        dds.removed, dds.in_use
     );
     if removed < total {
         return Err(format!(
