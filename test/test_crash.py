@@ -5,10 +5,12 @@ checks it works, SIGKILLs it mid-stream and checks that
 - the long-lived processes keep working and reach the next newcomer,
 - the killed node leaves the graph within 2 s, as a live process sees it, and does not come back,
 - no file is left behind: while the long-lived processes run, the iceoryx2 files in /dev/shm and in
-  the iceoryx2 folder after the loop are a subset of those before it (plus those present after the
-  first kill, which includes what the long-lived processes create lazily); once they have exited
-  normally (and a dead-node cleanup ran, for what their exit did not release) only iceoryx2's
-  16-byte global management file remains.
+  the iceoryx2 folder, and the Fast DDS files in /dev/shm that appeared since the test started (the
+  delegate's, under LOCALHOST discovery: docs/robustness.md), after the loop are a subset of those
+  before it (plus those present after the first kill, which includes what the long-lived processes
+  create lazily), and the long-lived processes' Fast DDS files are all still there; once they have
+  exited normally (and a dead-node cleanup ran, for what their exit did not release) only
+  iceoryx2's 16-byte global management file remains.
 Loop counts: a short version by default (about a minute for the module), 100 kills per test with
 RMW_SHM_RS_SOAK=1 (docs/robustness.md).
 
@@ -39,6 +41,7 @@ GONE_WITHIN = 2.0          # s: a killed node leaves the graph this fast (issue 
 MAX_BLOCKING = 1.0         # s: RMW_SHM_RS_MAX_BLOCKING_MS default (docs/qos.md)
 SLACK = 0.5                # s: scheduling noise on a loaded 2-core machine
 _sandbox_ids = itertools.count()
+DDS_PREFIXES = ('fastdds_', 'fastrtps_', 'sem.fastdds_', 'sem.fastrtps_')
 
 
 def loops(default):
@@ -59,12 +62,18 @@ class Iox2Files:
         (Path(workdir) / 'config').mkdir(exist_ok=True)
         (Path(workdir) / 'config' / 'iceoryx2.toml').write_text(
             f'[global]\nroot-path = "{self.root}/"\nprefix = "{self.prefix}"\n')
+        self.dds_baseline = self.dds_files()
+
+    @staticmethod
+    def dds_files():
+        """Fast DDS's files in /dev/shm (segments, ports, lock files, port mutexes)."""
+        return {f'/dev/shm/{n}' for n in os.listdir('/dev/shm') if n.startswith(DDS_PREFIXES)}
 
     def snapshot(self):
         shm = {f'/dev/shm/{n}' for n in os.listdir('/dev/shm') if n.startswith(self.prefix)}
         # os.walk skips what disappears while it looks (a process cleaning up meanwhile).
         files = {os.path.join(d, n) for d, _, names in os.walk(self.root) for n in names}
-        return frozenset(shm | files)
+        return frozenset(shm | files | (self.dds_files() - self.dds_baseline))
 
     def stable(self, settle=0.5, timeout=8.0):
         """A snapshot that stayed the same for `settle` seconds (or the last one at `timeout`)."""
@@ -176,6 +185,10 @@ def run_clean(launcher):
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
+def is_dds(path):
+    return path.rsplit('/', 1)[-1].startswith(DDS_PREFIXES)
+
+
 def only_global_mgmt(files):
     """Whether nothing but iceoryx2's 16-byte global management file (kept by design) is left."""
     return all(n.endswith('.global_mgmt') for n in files)
@@ -239,8 +252,11 @@ class Loop:
         allowed = self.before | self.after_first
         during = self.iox.wait_until(lambda s: s <= allowed)
         leaked = during - allowed
-        assert not leaked, (f'{len(leaked)} iceoryx2 files after {self.n} kills that were not there '
+        assert not leaked, (f'{len(leaked)} files after {self.n} kills that were not there '
                             f'before: {describe(leaked)}')
+        # The sweeps of dead processes' Fast DDS files spare those of live ones.
+        swept = {f for f in self.before if is_dds(f)} - during
+        assert not swept, f'Fast DDS files of live processes removed: {describe(swept)}'
         for p in survivors:
             self.launcher.stop(p)
             assert p.popen.returncode == 0, p.report()
@@ -252,7 +268,7 @@ class Loop:
             assert out.returncode == 0, out.stdout + out.stderr
         end = self.iox.snapshot()
         left = {n for n in end if not n.endswith('.global_mgmt')}
-        assert not left, (f'{len(left)} iceoryx2 files left after every process exited and a '
+        assert not left, (f'{len(left)} files left after every process exited and a '
                           f'dead-node cleanup: {describe(left)}')
         return len(self.before), len(during), sum(not n.endswith('.global_mgmt') for n in at_exit)
 
@@ -260,7 +276,7 @@ class Loop:
 def report(what, loop, files, extra=''):
     g = loop.gone
     print(f'\n[crash] {what}: {loop.n} kills, gone after {min(g):.3f}..{max(g):.3f} s '
-          f'(mean {sum(g) / len(g):.3f}); iceoryx2 files before/after the loop: '
+          f'(mean {sum(g) / len(g):.3f}); iceoryx2 + Fast DDS files before/after the loop: '
           f'{files[0]}/{files[1]}, left at normal exit {files[2]}{extra}')
 
 
