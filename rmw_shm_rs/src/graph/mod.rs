@@ -126,14 +126,18 @@ impl Shared {
     /// Tells observers and wakes graph guard conditions.
     fn changed(&self, touched: &Touched) {
         self.refresh_prefixes();
-        let observers: Vec<Arc<dyn GraphObserver>> = {
+        let live: Vec<Arc<dyn GraphObserver>> = {
             let mut list = lock(&self.observers);
             list.retain(|o| o.strong_count() > 0);
-            list.iter()
-                .filter_map(Weak::upgrade)
-                .filter(|o| touched.0.contains(o.topic()))
-                .collect()
+            list.iter().filter_map(Weak::upgrade).collect()
         };
+        // Filtered after the lock is released: an upgraded observer whose entity was destroyed
+        // meanwhile is dropped here, and its drop changes the graph, which comes back to this
+        // function (under the lock, that was a self-deadlock at exit).
+        let observers: Vec<Arc<dyn GraphObserver>> = live
+            .into_iter()
+            .filter(|o| touched.0.contains(o.topic()))
+            .collect();
         if !observers.is_empty() {
             let view = self.view();
             for o in observers {
@@ -455,5 +459,64 @@ impl Drop for EndpointRegistration {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model::{EndpointKind, Qos};
+    use super::*;
+
+    /// An observer whose entity is destroyed (its owner lets go) while the graph holds it: the
+    /// graph's copy is then the last, and dropping it removes the observer's endpoint.
+    struct Vanishing {
+        owner: Mutex<Option<Arc<dyn GraphObserver>>>,
+        _endpoint: EndpointRegistration,
+    }
+
+    impl GraphObserver for Vanishing {
+        fn topic(&self) -> &str {
+            drop(lock(&self.owner).take());
+            "/vanishing"
+        }
+        fn graph_changed(&self, _: &query::GraphView) {}
+    }
+
+    fn endpoint(name: &str, gid: u8) -> Endpoint {
+        Endpoint {
+            kind: EndpointKind::Publisher,
+            name: name.into(),
+            type_name: "std_msgs/msg/String".into(),
+            type_hash: String::new(),
+            gid: [gid; 16],
+            qos: Qos::default(),
+        }
+    }
+
+    #[test]
+    fn an_observer_dropped_by_a_graph_change_does_not_deadlock_it() {
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let shm = ShmContext::new(231).unwrap();
+            let graph = Graph::new(&shm).unwrap();
+            let guard = Arc::new(GuardCondition::new().unwrap());
+            let node = graph.add_node("n", "/", "/", &guard);
+            let vanishing = Arc::new(Vanishing {
+                owner: Mutex::new(None),
+                _endpoint: node.add_endpoint(endpoint("/vanishing", 1)),
+            });
+            let observer: Arc<dyn GraphObserver> = vanishing.clone();
+            graph.observe(Arc::downgrade(&observer));
+            *lock(&vanishing.owner) = Some(observer);
+            drop(vanishing);
+            // A change on another topic: the graph upgrades the observer, asks its topic (the
+            // owner lets go), and drops the last reference, which changes the graph again.
+            let _other = node.add_endpoint(endpoint("/other", 2));
+            done_tx.send(()).unwrap();
+        });
+        assert!(
+            done.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "the graph deadlocked on an observer dropped during a change"
+        );
     }
 }
