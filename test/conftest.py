@@ -57,8 +57,9 @@ class RosEnv:
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
         # Stock Fast DDS's shared-memory transport leaves port files in /dev/shm when a process
         # is killed, and a later participant can spin forever opening a stale one (seen on a
-        # long-used machine). The stock side of every test talks UDPv4 (what crosses hosts);
-        # rmw_shm_rs's delegate uses UDPv4 already.
+        # long-used machine). Under LOCALHOST discovery rmw_fastrtps sets up its shared-memory
+        # transport whatever this variable says (docs/remote.md); rmw_shm_rs's processes sweep
+        # the files of dead ones (docs/robustness.md).
         env.setdefault('FASTDDS_BUILTIN_TRANSPORTS', 'UDPv4')
         env['PYTHONUNBUFFERED'] = '1'
         env['PYTHONDONTWRITEBYTECODE'] = '1'
