@@ -314,10 +314,9 @@ impl ShmPublisher {
         // SAFETY: `write` initialized all `len` bytes of the first sample.
         let also = also(unsafe { std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), p.len()) });
         let mut failure = None;
-        let mut sent = Vec::with_capacity(rest.len() + 1);
-        // The copies go first: until the first sample is sent, a resend copies its bytes.
+        // The copies go first: until the first sample is sent, a resend copies its bytes. Each
+        // lane's subscriptions are rung once its sample is out.
         for (port, sample) in rest {
-            sent.push(port);
             let copy = |buf: &mut [MaybeUninit<u8>]| {
                 buf.copy_from_slice(first.payload());
                 Ok(())
@@ -326,13 +325,13 @@ impl ShmPublisher {
             note(&mut failure, unsafe {
                 port.send_reliably(sample, &ports.doorbell, &copy)
             });
+            port.ring(&ports.doorbell);
         }
         // SAFETY: `write` initialized all `len` bytes of the first sample.
         note(&mut failure, unsafe {
             first_port.send_reliably(first, &ports.doorbell, &write)
         });
-        sent.push(first_port);
-        ring(&ports, &sent);
+        first_port.ring(&ports.doorbell);
         failure.map_or(Ok(()), Err)?;
         also
     }
@@ -389,10 +388,9 @@ impl ShmPublisher {
             return Ok(());
         }
         let mut failure = None;
-        let mut sent = Vec::with_capacity(copies.len() + 1);
-        // The copies go first: until the loan is sent, a resend copies its bytes.
+        // The copies go first: until the loan is sent, a resend copies its bytes. Each lane's
+        // subscriptions are rung once its sample is out.
         for (port, sample) in copies {
-            sent.push(port);
             let copy = |buf: &mut [MaybeUninit<u8>]| {
                 buf.copy_from_slice(first.payload());
                 Ok(())
@@ -403,13 +401,13 @@ impl ShmPublisher {
             note(&mut failure, unsafe {
                 port.send_reliably(sample, &ports.doorbell, &copy)
             });
+            port.ring(&ports.doorbell);
         }
         if let Some(port) = volatile {
             // SAFETY: as above, the caller initialized the loan's whole payload.
             note(&mut failure, unsafe { port.send(first) }.map(drop));
-            sent.push(port);
+            port.ring(&ports.doorbell);
         }
-        ring(&ports, &sent);
         failure.map_or(Ok(()), Err)
     }
 
@@ -446,12 +444,5 @@ fn loan_error(e: iceoryx2::port::LoanError) -> Error {
 fn note(failure: &mut Option<Error>, result: Result<()>) {
     if let Err(e) = result {
         *failure = Some(e);
-    }
-}
-
-/// Wakes the subscriptions of the lanes in `sent`.
-fn ring(ports: &Ports, sent: &[&Port]) {
-    for p in sent {
-        p.ring(&ports.doorbell);
     }
 }
