@@ -9,18 +9,17 @@
 //! [`crate::path`]; this module is only the mechanics.
 //!
 //! Thread-safety: everything here may be used from any thread. An inbox is a mutex-protected
-//! queue plus an eventfd that is readable while wake-ups are pending, polled by wait sets and
-//! the callback thread next to the shared-memory listener.
+//! queue plus an eventfd ([`Wake`]) that is readable while wake-ups are pending, polled by wait
+//! sets and the callback thread; shared-memory deliveries ring it too (through the context's
+//! doorbell).
 
 use std::collections::{HashSet, VecDeque};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rustix::event::{eventfd, EventfdFlags};
-
-use super::shm::SampleHeader;
-use crate::error::{Error, Result};
+use super::shm::{Ring, SampleHeader, Wake};
+use crate::error::Result;
 use crate::typesupport::OwnedMessage;
 
 /// One published message on the intra-process path: the publisher's metadata and the stored
@@ -43,16 +42,16 @@ pub struct Inbox {
     depth: usize,
     transient: bool,
     queue: Mutex<VecDeque<Delivery>>,
-    wake: OwnedFd,
+    wake: Wake,
     /// Publishers that deliver here: their shared-memory copies are not delivered again.
     sources: RwLock<HashSet<[u8; 16]>>,
     has_sources: AtomicBool,
 }
 
 /// Shared-memory deliveries ring the inbox's eventfd too: one descriptor per subscription.
-impl super::shm::Ring for Inbox {
+impl Ring for Inbox {
     fn ring(&self, count: u64) {
-        let _ = rustix::io::write(&self.wake, &count.to_ne_bytes());
+        self.wake.ring(count);
     }
 }
 
@@ -60,13 +59,11 @@ impl Inbox {
     /// An empty inbox keeping at most `depth` (at least 1) messages; `transient` for a
     /// TRANSIENT_LOCAL subscription (whose shared-memory port is in the transient-local lane).
     pub fn new(depth: usize, transient: bool) -> Result<Self> {
-        let wake = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)
-            .map_err(|e| Error::BadAlloc(format!("cannot create an eventfd: {e}")))?;
         Ok(Self {
             depth: depth.max(1),
             transient,
             queue: Mutex::new(VecDeque::new()),
-            wake,
+            wake: Wake::new()?,
             sources: RwLock::new(HashSet::new()),
             has_sources: AtomicBool::new(false),
         })
@@ -81,12 +78,12 @@ impl Inbox {
             }
             q.push_back(delivery);
         }
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        self.wake.ring(1);
     }
 
     /// Wakes waiters without queueing anything (another path has data for this subscription).
     pub fn wake(&self) {
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        self.wake.ring(1);
     }
 
     /// The oldest queued message.
@@ -101,16 +98,12 @@ impl Inbox {
 
     /// Consumes pending wake-ups; returns how many messages were pushed since the last drain.
     pub fn drain_wakeups(&self) -> u64 {
-        let mut buf = [0u8; 8];
-        match rustix::io::read(&self.wake, &mut buf) {
-            Ok(8) => u64::from_ne_bytes(buf),
-            _ => 0,
-        }
+        self.wake.drain()
     }
 
     /// Readable while wake-ups are pending.
     pub fn wakeup_fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+        self.wake.fd()
     }
 
     /// Records that publisher `gid` delivers here.
