@@ -171,11 +171,17 @@ def run_graph(a, node):
     peer = (a.peer_node, '/')
     t0 = time.monotonic()
 
+    def named(infos):
+        # An endpoint is named once the peer's ros_discovery_info sample that lists its GID has
+        # arrived; DDS discovery may report the endpoint itself first (rmw_fastrtps_cpp shows
+        # _NODE_NAME_UNKNOWN_ until then, on either side), so wait for both.
+        return len(infos) > 0 and all(i.node_name == a.peer_node for i in infos)
+
     def seen():
         # Discovery reports a participant's endpoints one by one: wait for all the peer's.
         return (peer in node.get_node_names_and_namespaces()
-                and len(node.get_publishers_info_by_topic(a.peer_topic)) > 0
-                and len(node.get_subscriptions_info_by_topic(a.peer_sub_topic)) > 0)
+                and named(node.get_publishers_info_by_topic(a.peer_topic))
+                and named(node.get_subscriptions_info_by_topic(a.peer_sub_topic)))
 
     ok = spin_for(node, a.timeout, until=seen)
     took = time.monotonic() - t0
