@@ -83,9 +83,9 @@ impl Waitables<'_> {
         d
     }
 
-    fn drain(&self) {
+    fn drain(&self, doorbells: &[&Doorbell]) {
         // Doorbells first: they ring the waitables' eventfds, drained next.
-        for d in self.doorbells() {
+        for d in doorbells {
             d.drain();
         }
         self.subscriptions.iter().flatten().for_each(|s| {
@@ -158,8 +158,7 @@ impl Waitables<'_> {
         }
     }
 
-    fn sleep(&self, timeout: Option<Duration>) -> Result<()> {
-        let doorbells = self.doorbells();
+    fn sleep(&self, doorbells: &[&Doorbell], timeout: Option<Duration>) -> Result<()> {
         let bells: Vec<_> = doorbells.iter().filter_map(|d| d.fd()).collect();
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(
             bells.len()
@@ -218,6 +217,9 @@ impl Waitables<'_> {
     fn wait_inner(&self, started: Instant, timeout: Option<Duration>) -> Result<Ready> {
         let deadline = timeout.map(|t| started + t);
         let mut may_spin = !matches!(timeout, Some(t) if t.is_zero());
+        // Worked out at most once per wait, and only when nothing was ready at first look:
+        // drained before each later look and polled while sleeping.
+        let mut doorbells = None;
         loop {
             // Something already waiting is reported without touching the descriptors (the
             // common case under load: one syscall less per wait). Otherwise drain, then look
@@ -237,7 +239,7 @@ impl Waitables<'_> {
                 }
             }
             if !ready.any() {
-                self.drain();
+                self.drain(doorbells.get_or_insert_with(|| self.doorbells()));
                 next_event = self.check_time();
                 ready = self.check();
             }
@@ -265,7 +267,7 @@ impl Waitables<'_> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            self.sleep(sleep)?;
+            self.sleep(doorbells.as_deref().unwrap_or_default(), sleep)?;
         }
     }
 }
