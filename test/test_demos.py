@@ -86,9 +86,12 @@ def test_image_pipeline_rate_and_latency(launcher):
         f'camera published at {cam["rate"]} Hz, not {CAMERA_HZ}:\n{camera.report()}'
     assert con['size'] == '960x540', consumer.report()
     rate = float(con['rate'])
-    assert min_hz <= rate <= CAMERA_HZ * 1.05, (
+    # A frame the camera did not publish (its Python loop is starved too when the machine is
+    # busy) cannot arrive: the bound scales with the rate the camera reached.
+    need = round(min_hz * min(1.0, float(cam['rate']) / CAMERA_HZ), 2)
+    assert need <= rate <= CAMERA_HZ * 1.05, (
         f'consumer got {rate} Hz of 960x540 images (camera {cam["rate"]} Hz, expected at least '
-        f'{min_hz}: {why}):\n{launcher.reports()}')
+        f'{need}: {min_hz} x camera/{CAMERA_HZ}, {why}):\n{launcher.reports()}')
     assert float(con['p50']) < LATENCY_P50_MAX_MS, \
         f'median latency {con["p50"]} ms:\n{consumer.report()}'
 

@@ -12,6 +12,7 @@ pub mod delegate;
 pub mod entity;
 pub mod error;
 pub mod ffi;
+mod finished;
 pub mod graph;
 pub mod log;
 pub mod path;

@@ -231,13 +231,20 @@ impl DdsContext {
 static EXITING: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn mark_exiting() {
+    // Registered with atexit: a panic must not unwind into libc.
+    let _ = std::panic::catch_unwind(stop_at_exit);
+}
+
+fn stop_at_exit() {
     EXITING.store(true, Ordering::SeqCst);
+    // The graph workers first: they can destroy delegate endpoints (see stop_all_workers).
+    crate::graph::stop_all_workers();
     super::watch::stop_all();
 }
 
 fn exit_guard() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: registers a handler that only stores to an atomic.
+    // SAFETY: registers a handler that catches its own panics and only stops our threads.
     ONCE.call_once(|| unsafe {
         libc::atexit(mark_exiting);
     });

@@ -8,12 +8,13 @@
 //! A delegate guard condition in the same wait set ends a wait early when the watcher is stopped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::api;
 use super::DdsContext;
+use crate::finished::{Finished, SetOnDrop};
 use crate::sys::*;
 
 const SLICE: rmw_time_t = rmw_time_t {
@@ -42,39 +43,6 @@ struct Watcher {
 /// How long a stop waits for the watcher to end before leaving it be (it then ends on its own
 /// after its current wait; a stop never hangs on the delegate).
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Set by the watcher thread when it ends (also by a panic, through its drop).
-#[derive(Default)]
-struct Finished {
-    done: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Finished {
-    fn set(&self) {
-        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cv.notify_all();
-    }
-
-    /// Waits up to `timeout` for the thread to end; true when it did.
-    fn wait(&self, timeout: Duration) -> bool {
-        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        let (done, _) = self
-            .cv
-            .wait_timeout_while(done, timeout, |d| !*d)
-            .unwrap_or_else(|e| e.into_inner());
-        *done
-    }
-}
-
-/// Marks the watcher finished when its thread leaves `run`, however it leaves.
-struct SetOnDrop(Arc<Finished>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.set();
-    }
-}
 
 /// The running watchers of this process.
 static WATCHERS: Mutex<Vec<Watcher>> = Mutex::new(Vec::new());

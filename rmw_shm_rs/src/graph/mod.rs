@@ -21,6 +21,7 @@ use model::{key_hex, Endpoint, NodeEntry, Participant};
 
 use crate::entity::{Gid, GuardCondition};
 use crate::error::{Error, Result};
+use crate::finished::{Finished, SetOnDrop};
 use crate::transport::shm::{cleanup_dead_nodes, DiscoveryChannel, Doorbell, ShmContext};
 
 /// How often the worker checks which participants are still alive.
@@ -30,6 +31,36 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// How long the names of a dead participant's nodes are remembered ([`Graph::departed_nodes`]):
 /// longer than a DDS participant lease (Fast DDS: 20 s by default).
 const DEPARTED_TTL: Duration = Duration::from_secs(60);
+
+/// How long [`stop_all_workers`] waits for a worker to end before leaving it be.
+const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The graph workers of this process (weakly), for [`stop_all_workers`].
+static WORKERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Stops every graph worker of the process and waits (at most [`STOP_TIMEOUT`] each) until it
+/// has ended. Called at process exit before Fast DDS's static destructors run
+/// (`delegate/context.rs`): a worker can hold the last reference to an entity and destroy its
+/// delegate endpoint, which must not overlap the delegate's teardown.
+pub(crate) fn stop_all_workers() {
+    let all: Vec<Arc<Shared>> = lock(&WORKERS)
+        .drain(..)
+        .filter_map(|w| w.upgrade())
+        .collect();
+    stop_workers(&all);
+}
+
+fn stop_workers(all: &[Arc<Shared>]) {
+    for s in all {
+        s.stop.store(true, Ordering::SeqCst);
+        s.channel.wake();
+    }
+    for s in all {
+        if !s.finished.wait(STOP_TIMEOUT) {
+            tracing::warn!(target: "rmw_shm_rs::graph", "a graph worker did not stop within {STOP_TIMEOUT:?} at exit");
+        }
+    }
+}
 
 /// Something that reacts to graph changes (a transient-local publisher delivering history to
 /// new subscriptions, a subscription recomputing which publishers are incompatible, ...).
@@ -76,6 +107,8 @@ struct Shared {
     peers: RwLock<HashMap<[u8; 16], Participant>>,
     guards: Mutex<Vec<Weak<GuardCondition>>>,
     stop: AtomicBool,
+    /// Set when the worker thread has ended.
+    finished: Arc<Finished>,
     next_node_id: AtomicU64,
     /// DDS participant prefixes of this host's delegates, with a generation that changes with
     /// them (recomputed on every graph change).
@@ -288,16 +321,26 @@ impl Graph {
             peers: RwLock::new(HashMap::new()),
             guards: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            finished: Arc::new(Finished::default()),
             next_node_id: AtomicU64::new(1),
             dds_prefixes: RwLock::new((0, Arc::new(HashSet::new()))),
             departed: Mutex::new(HashMap::new()),
         });
         shared.update_local(|_| {});
         let worker_shared = shared.clone();
+        let on_exit = SetOnDrop(shared.finished.clone());
         let worker = std::thread::Builder::new()
             .name("rmw_shm_rs-graph".into())
-            .spawn(move || worker_shared.run())
+            .spawn(move || {
+                let _on_exit = on_exit;
+                worker_shared.run()
+            })
             .map_err(|e| Error::Other(format!("cannot start the graph thread: {e}")))?;
+        {
+            let mut workers = lock(&WORKERS);
+            workers.retain(|w| w.strong_count() > 0);
+            workers.push(Arc::downgrade(&shared));
+        }
         Ok(Self {
             shared,
             worker: Mutex::new(Some(worker)),
@@ -517,6 +560,25 @@ mod tests {
         assert!(
             done.recv_timeout(Duration::from_secs(20)).is_ok(),
             "the graph deadlocked on an observer dropped during a change"
+        );
+    }
+
+    #[test]
+    fn a_worker_is_registered_and_ends_when_stopped_as_at_exit() {
+        let shm = ShmContext::new(230).unwrap();
+        let graph = Graph::new(&shm).unwrap();
+        let registered = lock(&WORKERS)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|w| Arc::ptr_eq(&w, &graph.shared));
+        assert!(registered, "the worker is not in the process's registry");
+        assert!(!graph.shared.finished.wait(Duration::ZERO));
+        // What stop_all_workers does to every registered worker (the others belong to the
+        // tests running beside this one).
+        stop_workers(std::slice::from_ref(&graph.shared));
+        assert!(
+            graph.shared.finished.wait(Duration::ZERO),
+            "the worker still runs"
         );
     }
 }
