@@ -164,19 +164,28 @@ impl RemoteCount {
                 return remote;
             }
         }
-        let remote = if matched == 0 {
-            0
-        } else {
-            gids()
-                .map(|g| {
-                    g.iter()
-                        .filter(|g| !local.iter().any(|p| g.starts_with(p)))
-                        .count()
-                })
-                .unwrap_or(matched)
-                .min(matched)
+        if matched == 0 {
+            *cache = Some((0, *generation, 0));
+            return 0;
+        }
+        // The delegate's graph can list a peer later than DDS matches it (Fast DDS matches,
+        // then rmw_fastrtps updates its graph; with a TypeLookup round trip in between, a
+        // while later). A matched peer it does not list yet could be on another host: it is
+        // counted as remote, and the count is not kept, so the next call looks again. A copy
+        // too many reaches only a mirror, which drops samples of this host's prefixes; one too
+        // few would be a message lost.
+        let Ok(gids) = gids() else {
+            return matched;
         };
-        *cache = Some((matched, *generation, remote));
+        let listed_remote = gids
+            .iter()
+            .filter(|g| !local.iter().any(|p| g.starts_with(p)))
+            .count();
+        let unlisted = matched.saturating_sub(gids.len());
+        let remote = (listed_remote + unlisted).min(matched);
+        if unlisted == 0 {
+            *cache = Some((matched, *generation, remote));
+        }
         remote
     }
 }
@@ -480,5 +489,51 @@ impl Drop for DdsSubscription {
             }
             rcutils_reset_error();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL: [u8; 12] = [1; 12];
+    const REMOTE: [u8; 12] = [2; 12];
+
+    fn gid(prefix: [u8; 12], n: u8) -> [u8; 16] {
+        let mut g = [n; 16];
+        g[..12].copy_from_slice(&prefix);
+        g
+    }
+
+    fn local() -> LocalPrefixes {
+        (1, Arc::new([LOCAL].into_iter().collect()))
+    }
+
+    #[test]
+    fn a_matched_peer_the_graph_does_not_list_yet_counts_as_remote_until_it_does() {
+        let count = RemoteCount::default();
+        // DDS matched one reader, the graph lists none yet: it may be remote, so send.
+        assert_eq!(count.get(1, &local(), || Ok(vec![])), 1);
+        // Not kept: once listed as this host's mirror, it is not remote.
+        assert_eq!(count.get(1, &local(), || Ok(vec![gid(LOCAL, 1)])), 0);
+        // Kept now that every matched peer is listed (the query is not run again).
+        assert_eq!(count.get(1, &local(), || panic!("cached")), 0);
+    }
+
+    #[test]
+    fn listed_peers_are_split_into_mirrors_and_remote_ones() {
+        let count = RemoteCount::default();
+        let listed = vec![gid(LOCAL, 1), gid(REMOTE, 2), gid(LOCAL, 3)];
+        assert_eq!(count.get(3, &local(), || Ok(listed.clone())), 1);
+        // Two mirrors listed, a third matched peer not yet: counted as remote.
+        let count = RemoteCount::default();
+        assert_eq!(
+            count.get(3, &local(), || Ok(vec![gid(LOCAL, 1), gid(LOCAL, 3)])),
+            1
+        );
+        // A failed query counts every matched peer as remote.
+        let count = RemoteCount::default();
+        assert_eq!(count.get(2, &local(), || Err(Error::invalid("graph"))), 2);
+        assert_eq!(count.get(0, &local(), || panic!("not needed")), 0);
     }
 }
