@@ -13,12 +13,14 @@ They skip unless run as root with iproute2 installed.
 - 20 test_msgs/srv/BasicTypes calls A -> B and B -> A, all answered; a Fibonacci action both ways
 - each host's graph lists the other host's node; endpoint info (type, reliability, durability)
 - a TRANSIENT_LOCAL late joiner on the other host gets the stored messages, both ways
+- the delegate's endpoint announcements carry no XTypes TypeInformation (docs/remote.md)
 """
 
 import json
 
 import pytest
 
+from conftest import TEST_IMPL
 from helpers import RANDOM_PER_TYPE
 
 pytestmark = pytest.mark.remote
@@ -275,3 +277,40 @@ def test_transient_local_late_joiner(hosts, src, dst):
     assert got == [f'tl{k}' for k in range(5)], \
         f'late joiner on host {dst.label} got {got}:\n{hosts.reports()}'
     assert rc == 0, hosts.reports()
+
+
+# -- 7. no XTypes type propagation from the delegate ----------------------------------------------
+
+@pytest.mark.skipif(TEST_IMPL == 'fastrtps', reason="checks rmw_shm_rs's delegate")
+def test_delegate_announces_no_type_information(hosts, tmp_path):
+    """Host A's delegate announces its endpoints (SEDP) without PID_TYPE_INFORMATION, so no peer
+    asks it for types through Fast DDS's TypeLookup service (a Fast DDS 3.2 crash,
+    delegate/profile.rs), and the stock node on host B still matches it by type name. On Kilted,
+    stock Fast DDS 3 does send TypeInformation: seeing it in B's announcements shows that the
+    probe would see it in A's."""
+    done = tmp_path / 'sniff.done'
+    sniffer = hosts.b.start('sniffer', 'rtps_sniffer.py', '--seconds', 60, '--done-file', done)
+    _wait_ready(hosts, sniffer, 'sniffing')
+    topic = '/remote_typeinfo'
+    listener = hosts.b.start('listener', 'listener.py', '--topic', topic, '--count', 5,
+                             '--watchdog', 60)
+    _wait_ready(hosts, listener, 'listener: ready')
+    talker = hosts.a.start('talker', 'talker.py', '--topic', topic, '--count', 5, '--period', 0.1,
+                           '--wait-match', DISCOVERY_TIMEOUT, '--linger', 1, '--watchdog', 60)
+    assert hosts.launcher.wait(listener, 45) == 0, hosts.reports()
+    assert hosts.launcher.wait(talker, 20) == 0, hosts.reports()
+    hosts.a.check_rmw(talker)
+    done.touch()
+    assert hosts.launcher.wait(sniffer, 10) == 0, hosts.reports()
+    seen = [json.loads(line[len('SEDP '):]) for line in sniffer.output().splitlines()
+            if line.startswith('SEDP ')]
+    ours = [s for s in seen if s['src'] == hosts.a.addr]
+    stock = [s for s in seen if s['src'] == hosts.b.addr]
+    where = f'announcements seen: {json.dumps(seen)}\n{hosts.reports()}'
+    assert {'kind': 'pub', 'topic': 'rt' + topic} in [
+        {'kind': s['kind'], 'topic': s['topic']} for s in ours], where
+    assert not [s for s in ours if s['type_information']], where
+    assert {'kind': 'sub', 'topic': 'rt' + topic} in [
+        {'kind': s['kind'], 'topic': s['topic']} for s in stock], where
+    if hosts.launcher.ros.ours_env.get('RMW_SHM_RS_DISTRO') == 'kilted':
+        assert [s for s in stock if s['type_information']], where

@@ -77,6 +77,8 @@ impl DdsContext {
         let delegate = Delegate::get()?;
         // Fast DDS files of killed processes can stall a new participant (shm_files.rs).
         super::shm_files::on_delegate_start();
+        // No XTypes type propagation (profile.rs: a Fast DDS 3.2 TypeLookup crash).
+        super::profile::before_first_participant();
         if std::env::var_os("FASTDDS_BUILTIN_TRANSPORTS").is_none() {
             // SAFETY: setenv before the delegate's first participant, which reads it; rcl does
             // not read this variable. Other threads reading the environment concurrently is
@@ -174,6 +176,8 @@ impl DdsContext {
         if node.is_null() {
             check(crate::error::RET_ERROR, "rmw_create_node")?;
         }
+        // rmw_fastrtps creates the participant with the context's first node.
+        super::profile::after_first_participant();
         exit_guard();
         let node = Arc::new(DdsNode {
             context: self.clone(),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod context;
 pub mod endpoints;
 pub mod graph;
+mod profile;
 pub mod services;
 pub mod shm_files;
 mod watch;
