@@ -119,6 +119,27 @@ def describe(files, limit=12):
     return ', '.join(n.rsplit('/', 1)[-1][:90] for n in names[:limit]) + more
 
 
+def holders(files):
+    """Which live processes map or hold open each of `files` (from /proc), to tell a file a
+    survivor still uses from one nobody does."""
+    held = {f: [] for f in files}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ').decode(errors='replace')
+            with open(f'/proc/{pid}/maps') as f:
+                paths = {line.split(None, 5)[-1].strip() for line in f if '/' in line}
+            paths |= {os.readlink(f'/proc/{pid}/fd/{fd}') for fd in os.listdir(f'/proc/{pid}/fd')}
+        except OSError:
+            continue
+        who = f'{pid} ({" ".join(cmd.split()[-6:])[:80]})'
+        for name in files:
+            if name in paths or f'{name} (deleted)' in paths:
+                held[name].append(who)
+    return '; '.join(f'{n.rsplit("/", 1)[-1][:60]}: {", ".join(h) or "nobody"}'
+                     for n, h in sorted(held.items()))
+
+
 def events(proc, word):
     """Fields of every line '<word> ...' the process printed."""
     out = []
@@ -255,7 +276,7 @@ class Loop:
         during = self.iox.wait_until(lambda s: s <= allowed)
         leaked = during - allowed
         assert not leaked, (f'{len(leaked)} files after {self.n} kills that were not there '
-                            f'before: {describe(leaked)}')
+                            f'before: {describe(leaked)}; held by: {holders(leaked)}')
         # The sweeps of dead processes' Fast DDS files spare those of live ones.
         swept = {f for f in self.before if is_dds(f)} - during
         assert not swept, f'Fast DDS files of live processes removed: {describe(swept)}'

@@ -103,8 +103,11 @@ def run_node(args, what, role):
         role(args, node, watch, spin)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception:  # noqa: BLE001 - a call racing SIGINT's shutdown is no failure
-        if rclpy.ok():
+    except Exception as e:  # noqa: BLE001 - a call racing SIGINT's shutdown is no failure
+        # SIGINT inside a C call (a message being converted) comes out wrapped: its
+        # KeyboardInterrupt is the cause.
+        interrupted = isinstance(e.__cause__ or e.__context__, KeyboardInterrupt)
+        if rclpy.ok() and not interrupted:
             raise
     finally:
         common.shutdown(node)
