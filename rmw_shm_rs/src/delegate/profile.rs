@@ -1,6 +1,8 @@
 //! The Fast DDS XML profile the delegate's first participant is created with: XTypes type
 //! information registered but not propagated (`fastdds.type_propagation = registration_only`, a
-//! DomainParticipant property of Fast DDS 3; Fast DDS 2 ignores it).
+//! DomainParticipant property of Fast DDS 3). Only with Fast DDS 3 (Kilted): Fast DDS 2 (Jazzy)
+//! has no such property and propagates no type information unless told to, so its delegate is
+//! created exactly as before.
 //!
 //! Why: Fast DDS 3.2's TypeLookup service iterates its pending-type callbacks
 //! (`TypeLookupManager::notify_callbacks`, on the `dds.tls.replies` thread) without the lock
@@ -89,6 +91,10 @@ pub fn before_first_participant() {
     if !matches!(*stage, Stage::Before) {
         return;
     }
+    if !fast_dds_3_loaded() {
+        *stage = Stage::Done;
+        return;
+    }
     let cwd_file = std::path::Path::new("DEFAULT_FASTDDS_PROFILES.xml").exists();
     if let Some(why) = users_profiles(|v| std::env::var_os(v).is_some(), cwd_file) {
         tracing::info!(target: "rmw_shm_rs::delegate", why,
@@ -109,7 +115,10 @@ pub fn before_first_participant() {
             // usual caveat of other threads reading the environment meanwhile is accepted, as
             // for FASTDDS_BUILTIN_TRANSPORTS in context.rs); 0 = never overwrite.
             unsafe { libc::setenv(c"FASTDDS_DEFAULT_PROFILES_FILE".as_ptr(), path.as_ptr(), 0) };
-            *stage = Stage::Installed;
+            // Only ours is removed later (a value set meanwhile by someone else stays).
+            let ours =
+                std::env::var_os(PROFILES_FILE).is_some_and(|v| v.as_bytes() == path.as_bytes());
+            *stage = if ours { Stage::Installed } else { Stage::Done };
         }
         Err(e) => {
             tracing::warn!(target: "rmw_shm_rs::delegate", error = %e,
@@ -128,6 +137,12 @@ pub fn after_first_participant() {
         unsafe { libc::unsetenv(c"FASTDDS_DEFAULT_PROFILES_FILE".as_ptr()) };
         *stage = Stage::Done;
     }
+}
+
+/// Whether the process has Fast DDS 3 mapped (the delegate, loaded before this is called,
+/// brings it in).
+fn fast_dds_3_loaded() -> bool {
+    std::fs::read_to_string("/proc/self/maps").is_ok_and(|m| m.contains("/libfastdds.so.3"))
 }
 
 /// Writes [`PROFILE_XML`] (unless already there) to `<base>/rmw_shm_rs-<uid>/`, a directory
