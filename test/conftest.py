@@ -15,6 +15,7 @@ and is killed (process group) when the test ends; its output is shown when the t
 import itertools
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -153,7 +154,31 @@ class Proc:
         return f'exit {rc}'
 
     def report(self, n=40):
-        return f'--- {self.name} ({self.describe_exit()}), last lines of {self.log}:\n{self.tail(n)}'
+        out, mark, stacks = self.output().partition(STACKS_MARK)
+        text = '\n'.join(out.splitlines()[-n:])
+        if mark:
+            text += f'\n{mark.strip()}\n' + '\n'.join(stacks.splitlines()[:300])
+        return f'--- {self.name} ({self.describe_exit()}), last lines of {self.log}:\n{text}'
+
+
+STACKS_MARK = '\n==== still running at its deadline: stacks (gdb) ====\n'
+
+
+def dump_stacks(proc):
+    """Appends every thread's stack of a process that did not end in time to its log (gdb, at
+    most 30 s): what a hang was waiting on, for the report."""
+    gdb = shutil.which('gdb')
+    if not gdb or proc.popen.poll() is not None:
+        return
+    try:
+        out = subprocess.run([gdb, '-p', str(proc.popen.pid), '-batch', '-nx',
+                              '-ex', 'thread apply all bt 25'], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        out = f'gdb failed: {e!r}'
+    frames = [line for line in out.splitlines() if line.startswith(('Thread ', '#'))]
+    with open(proc.log, 'a') as f:
+        f.write(STACKS_MARK + '\n'.join(frames) + '\n')
 
 
 class Launcher:
@@ -189,10 +214,12 @@ class Launcher:
         return proc
 
     def wait(self, proc, timeout):
-        """Exit code, or None when still running after `timeout` (then it is killed)."""
+        """Exit code, or None when still running after `timeout` (then its threads' stacks are
+        appended to its log when gdb is installed, and it is killed)."""
         try:
             return proc.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            dump_stacks(proc)
             self.stop(proc)
             return None
 
