@@ -24,16 +24,18 @@ PID_SENTINEL, PID_TOPIC_NAME, PID_TYPE_INFORMATION = 0x0001, 0x0005, 0x0075
 
 
 def params(buf, little):
-    """(pid, value) of an RTPS parameter list, up to PID_SENTINEL or the end."""
+    """The (pid, value) pairs of an RTPS parameter list and the offset just past it (after
+    PID_SENTINEL, or the end of `buf`)."""
     end = '<' if little else '>'
-    pos = 0
+    pos, found = 0, []
     while pos + 4 <= len(buf):
         pid, length = struct.unpack_from(end + 'HH', buf, pos)
         pos += 4
         if pid == PID_SENTINEL:
-            return
-        yield pid & 0x3fff, buf[pos:pos + length]
+            break
+        found.append((pid & 0x3fff, buf[pos:pos + length]))
         pos += length
+    return found, pos
 
 
 def announcements(rtps):
@@ -53,23 +55,13 @@ def announcements(rtps):
         (to_qos,) = struct.unpack_from('<H' if little else '>H', body, 2)
         at = 4 + to_qos
         if flags & 0x02:  # inline QoS precedes the payload: skip it
-            at = _after_params(body, at, little)
+            at += params(body[at:], little)[1]
         payload = body[at:]
         if len(payload) < 4 or payload[1] not in (2, 3):  # PL_CDR_BE / PL_CDR_LE
             continue
-        plist = dict(params(payload[4:], payload[1] == 3))
+        plist = dict(params(payload[4:], payload[1] == 3)[0])
         topic = _cdr_string(plist.get(PID_TOPIC_NAME), payload[1] == 3)
         yield kind, topic, PID_TYPE_INFORMATION in plist
-
-
-def _after_params(buf, at, little):
-    end = '<' if little else '>'
-    while at + 4 <= len(buf):
-        pid, length = struct.unpack_from(end + 'HH', buf, at)
-        at += 4 + (0 if pid == PID_SENTINEL else length)
-        if pid == PID_SENTINEL:
-            break
-    return at
 
 
 def _cdr_string(value, little):

@@ -52,8 +52,7 @@ pub(crate) fn stop_all_workers() {
 
 fn stop_workers(all: &[Arc<Shared>]) {
     for s in all {
-        s.stop.store(true, Ordering::SeqCst);
-        s.channel.wake();
+        s.request_stop();
     }
     for s in all {
         if !s.finished.wait(STOP_TIMEOUT) {
@@ -271,6 +270,12 @@ impl Shared {
         gone
     }
 
+    /// Tells the worker to end after its current wait, and ends that wait.
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.channel.wake();
+    }
+
     fn run(self: Arc<Self>) {
         let mut last_liveness = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
@@ -441,8 +446,7 @@ impl Graph {
 
 impl Drop for Graph {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.channel.wake();
+        self.shared.request_stop();
         if let Some(w) = lock(&self.worker).take() {
             // The last reference may be dropped on the worker itself (it briefly holds
             // entities): then it exits on its own after seeing `stop`.
